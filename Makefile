@@ -1,0 +1,47 @@
+# The README's commands. `make demo` and `make test` are all a new user types: both set up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test bench lint typecheck unit integration clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## Create .venv, install the project (pinned), fetch the broker's jars once
+	@$(BIN)/ektp broker fetch
+
+# Reinstalls only when the dependencies change; a second `make setup` takes seconds.
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "ektp-pipeline needs Python 3.11+ (set PYTHON=python3.11)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup ## Run the pipeline (what exists of it) on the project's own broker
+	$(BIN)/ektp demo
+
+test: setup lint typecheck ## Lint, type-check and run every test (unit, integration, e2e)
+	$(BIN)/pytest
+
+bench: setup ## Measure throughput and latency on the real broker
+	@echo "the benchmark arrives with the benchmark issue (#8); nothing is measured yet"; exit 2
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP) ## mypy --strict
+	$(BIN)/mypy pipeline events processors central_sim tests
+
+unit: $(STAMP) ## Only the tests that need no broker
+	$(BIN)/pytest tests/unit
+
+integration: setup ## Only the tests on the real broker
+	$(BIN)/pytest tests/integration
+
+clean: ## Stop the broker and remove run state (keeps .venv and the jar cache)
+	-$(BIN)/ektp broker stop
+	rm -rf .ektp .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The running system: faust app, topic registry, agents, config, logging, CLI, broker launcher."""

@@ -1,0 +1,5 @@
+"""`python -m pipeline` is `ektp`."""
+
+from pipeline.cli import main
+
+main()

@@ -1,0 +1,85 @@
+"""The one settings object of the pipeline.
+
+Built once at start-up (`Settings()`), from `EKTP_`-prefixed environment variables, and passed down;
+nothing deeper in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_CITIZEN_KEY_SECRET = "dev-only-citizen-key-secret-change-me"  # noqa: S105 (a known, public dev value)
+
+
+def project_root() -> Path:
+    """The checkout this package runs from, or the working directory for an installed package."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").is_file() else Path.cwd()
+
+
+class Settings(BaseSettings):
+    """Every knob of ektp-pipeline; each is `EKTP_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="EKTP_", frozen=True, extra="ignore")
+
+    # -- Kafka, as the clients see it
+    kafka_host: str = Field("127.0.0.1", description="Host of the Kafka listener")
+    kafka_port: int = Field(9092, description="Port of the Kafka listener")
+    kafka_bootstrap: str | None = Field(
+        None, description="Bootstrap servers for clients; default `kafka_host:kafka_port`"
+    )
+    topic_partitions: int = Field(6, ge=1, description="Partitions of each citizen-keyed topic")
+    topic_replication: int = Field(1, ge=1, description="Replication factor of the topics")
+
+    # -- the broker the project starts itself (`ektp broker ...`)
+    broker_controller_port: int = Field(9093, description="Port of the KRaft controller listener")
+    broker_heap: str = Field("512m", description="JVM heap of the broker (-Xms and -Xmx)")
+    broker_data_dir: Path | None = Field(None, description="Broker data; default `<run_dir>/kafka`")
+    broker_libs_dir: Path | None = Field(
+        None, description="Broker jars fetched from Maven Central; default `<root>/.kafka/libs`"
+    )
+    broker_start_timeout: float = Field(60.0, description="Seconds `broker start` waits for the broker")
+    broker_stop_timeout: float = Field(30.0, description="Seconds `broker stop` waits before SIGKILL")
+
+    # -- the other services (later steps)
+    central_url: str = Field("http://127.0.0.1:8600", description="Base URL of the central server")
+    dashboard_port: int = Field(8700, description="Port of the operators' dashboard")
+
+    # -- identity and privacy
+    citizen_key_secret: SecretStr = Field(
+        SecretStr(DEV_CITIZEN_KEY_SECRET), description="HMAC secret that turns a NIK into a citizen key"
+    )
+
+    # -- where things live
+    run_dir: Path = Field(
+        default_factory=lambda: project_root() / ".ektp",
+        description="Pid files, logs and data of the processes `ektp` starts",
+    )
+
+    # -- logging
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="`auto`: readable on a terminal, JSON otherwise"
+    )
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """Where Kafka clients connect."""
+        return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+
+    @property
+    def kafka_url(self) -> str:
+        """The broker URL in faust's form."""
+        return ";".join(f"kafka://{server}" for server in self.bootstrap_servers.split(","))
+
+    @property
+    def broker_data_path(self) -> Path:
+        return self.broker_data_dir or self.run_dir / "kafka"
+
+    @property
+    def broker_libs_path(self) -> Path:
+        return self.broker_libs_dir or project_root() / ".kafka" / "libs"

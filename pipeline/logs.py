@@ -1,0 +1,105 @@
+"""Logging, configured once per process.
+
+structlog renders JSON when stderr is not a terminal and readable lines when it is; per-message
+context is bound with contextvars (`bind_message_context`). The standard library's loggers (faust,
+aiokafka) go through the same processors, so every line, ours or a library's, passes `mask_niks`:
+no full NIK reaches a log line (UU PDP).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from events.masking import mask_nik
+from pipeline.config import Settings
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_nik(value)
+    if isinstance(value, Mapping):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_masked(item) for item in value]
+    if isinstance(value, bytes):
+        return mask_nik(value.decode("utf-8", "replace"))
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 16:
+        return mask_nik(str(value))
+    return value
+
+
+def mask_niks(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: mask every 16-digit number in every field, however deeply nested.
+
+    Runs after exception formatting, so a NIK inside an exception message or traceback is masked too.
+    """
+    return {key: _masked(value) for key, value in event_dict.items()}
+
+
+def _renderer(settings: Settings) -> Processor:
+    console = settings.log_format == "console" or (settings.log_format == "auto" and sys.stderr.isatty())
+    if console:
+        return structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    return structlog.processors.JSONRenderer()
+
+
+def shared_processors() -> list[Processor]:
+    """The processors every line passes, ours or a library's, before it is rendered."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        mask_niks,
+    ]
+
+
+def configure_logging(settings: Settings, *, stream: Any = None) -> None:
+    """Configure structlog and the standard library's logging once for this process."""
+    level = _LEVELS[settings.log_level]
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared_processors(),
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _renderer(settings)],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # aiokafka narrates every rebalance and retry at INFO; its warnings are what an operator needs.
+    logging.getLogger("aiokafka").setLevel(max(level, logging.WARNING))
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared_processors(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def bind_message_context(**context: Any) -> None:
+    """Bind context (request_id, topic, partition, offset...) to every line logged for this message."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(**context)
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """A logger named after its module."""
+    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+    return logger
+
+
+__all__ = ["bind_message_context", "configure_logging", "get_logger", "mask_niks"]

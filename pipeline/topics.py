@@ -1,0 +1,115 @@
+"""The topic registry: every topic of the pipeline, once, with its key, partitions and retention.
+
+Names are a contract (DESIGN.md, "Topics"): printing stations and recording desks of other vendors
+read and write them. Never rename one; add a new topic instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+DAY_MS = 24 * 60 * 60 * 1000
+FOREVER = -1
+
+CleanupPolicy = Literal["delete", "compact"]
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic: what it carries, who writes and reads it, and how Kafka keeps it."""
+
+    name: str
+    key: str
+    value: str
+    written_by: str
+    read_by: str
+    cleanup_policy: CleanupPolicy = "delete"
+    retention_ms: int = 90 * DAY_MS
+    # None: the configured default (`Settings.topic_partitions`), so all citizen-keyed topics agree.
+    partitions: int | None = None
+
+    def partition_count(self, default: int) -> int:
+        return self.partitions or default
+
+    def configs(self) -> dict[str, str]:
+        """Topic-level configs for Kafka."""
+        configs = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        if self.cleanup_policy == "compact":
+            # A state topic: keep the latest value of every key for ever; compact soon after a change
+            # so that a reader (dashboard, `ektp status`) that replays it from the start stays quick.
+            configs["min.cleanable.dirty.ratio"] = "0.1"
+            configs["segment.ms"] = str(DAY_MS)
+        return configs
+
+
+# Retention: a request may wait for central for weeks (the Tanjungpinang office was cut off for about a
+# month), so the step topics keep 90 days, and the dead-letter and parked streams keep everything until a
+# person or a replay has dealt with it.
+ENROLLMENT_SUBMITTED = TopicSpec(
+    "ektp.enrollment.submitted", "anything (the NIK as sent)", "raw submission JSON",
+    "recording desks, `ektp enroll`", "intake",
+)
+ENROLLMENT_REJECTED = TopicSpec(
+    "ektp.enrollment.rejected", "request_id, or the raw key", "the raw bytes kept unchanged + errors",
+    "intake", "operators",
+)
+ENROLLMENT_RECORDED = TopicSpec(
+    "ektp.enrollment.recorded", "citizen key", "validated enrollment", "intake, DLQ replay", "approval",
+)
+APPROVAL_DECIDED = TopicSpec(
+    "ektp.approval.decided", "citizen key", "central's signed decision", "approval", "print dispatch, status",
+)
+APPROVAL_DEADLETTER = TopicSpec(
+    "ektp.approval.deadletter", "citizen key", "the original record + failure context", "approval",
+    "replay, operators", retention_ms=FOREVER,
+)
+APPROVAL_PARKED = TopicSpec(
+    "ektp.approval.parked", "citizen key", "records that failed replay too often", "replay", "operators",
+    retention_ms=FOREVER,
+)
+PRINT_REQUESTED = TopicSpec(
+    "ektp.print.requested", "station or office key", "print job carrying the signed approval",
+    "print dispatch", "printing stations",
+)
+PRINT_COMPLETED = TopicSpec(
+    "ektp.print.completed", "citizen key", "card printed: card serial, blank serial, station",
+    "printing stations", "pickup, status",
+)
+STATION_INVENTORY = TopicSpec(
+    "ektp.station.inventory", "station id", "blank-card stock of each station",
+    "stations, `ektp station restock`", "dashboard, dispatch",
+    cleanup_policy="compact", retention_ms=FOREVER, partitions=1,
+)
+PICKUP_READY = TopicSpec(
+    "ektp.pickup.ready", "citizen key", "card waiting at the office", "pickup", "notification, status",
+)
+PICKUP_REQUESTED = TopicSpec(
+    "ektp.pickup.requested", "request_id", "a citizen presents a fingerprint at the pickup desk",
+    "pickup desk", "pickup",
+)
+PICKUP_COLLECTED = TopicSpec(
+    "ektp.pickup.collected", "citizen key", "card handed over (or refused, with reason)", "pickup", "status",
+)
+REQUEST_STATUS = TopicSpec(
+    "ektp.request.status", "request_id", "current state of each request", "status tracker",
+    "dashboard, `ektp status`, anyone", cleanup_policy="compact", retention_ms=FOREVER,
+)
+
+REGISTRY: tuple[TopicSpec, ...] = (
+    ENROLLMENT_SUBMITTED,
+    ENROLLMENT_REJECTED,
+    ENROLLMENT_RECORDED,
+    APPROVAL_DECIDED,
+    APPROVAL_DEADLETTER,
+    APPROVAL_PARKED,
+    PRINT_REQUESTED,
+    PRINT_COMPLETED,
+    STATION_INVENTORY,
+    PICKUP_READY,
+    PICKUP_REQUESTED,
+    PICKUP_COLLECTED,
+    REQUEST_STATUS,
+)
+
+BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in REGISTRY}

@@ -1,0 +1,27 @@
+"""Running a faust app as a worker: topics first, then faust, with the project's logging."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+
+from pipeline.admin import ensure_topics
+from pipeline.config import Settings
+from pipeline.logs import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+
+def run_worker(app: faust.App, settings: Settings) -> None:
+    """Create the registry's topics, then run `app` until SIGTERM or Ctrl-C.
+
+    Topics must exist before the consumer subscribes: a topic created later is seen only at the next
+    metadata refresh, minutes away, and the worker would sit idle until then.
+    """
+    configure_logging(settings)
+    outcomes = asyncio.run(ensure_topics(settings))
+    log.info("topics ready", created=[o.name for o in outcomes if o.outcome == "created"])
+    # faust would replace the root logger's handlers; ours mask NIKs, so it must leave them alone.
+    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False)
+    worker.execute_from_commandline()

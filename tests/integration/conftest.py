@@ -1,0 +1,29 @@
+"""Integration tests run against the real broker of the session (`kafka` fixture)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiokafka.admin import NewTopic
+
+from pipeline.admin import admin_client
+from pipeline.config import Settings
+
+pytestmark = pytest.mark.integration
+
+TopicFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def topic_factory(kafka: Settings) -> TopicFactory:
+    """Creates a fresh topic with a unique name, so that no two tests share data."""
+
+    async def create(prefix: str = "test", partitions: int = 3) -> str:
+        name = f"{prefix}.{uuid.uuid4().hex[:10]}"
+        async with admin_client(kafka.bootstrap_servers) as client:
+            await client.create_topics([NewTopic(name, partitions, 1)])
+        return name
+
+    return create
