@@ -43,7 +43,8 @@ def test_containers_and_host_reach_kafka_through_advertised_listeners(compose: d
     }
     assert "localhost:9092" in advertised
     bootstraps = [
-        env_of(service).get("EKTP_KAFKA_BOOTSTRAP") or env_of(service).get("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS")
+        env_of(service).get("EKTP_KAFKA_BOOTSTRAP")
+        or env_of(service).get("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS")
         for name, service in compose["services"].items()
         if name != "kafka"
     ]
@@ -75,7 +76,9 @@ def test_pipeline_services_are_built_from_the_one_dockerfile(compose: dict[str, 
 def test_every_ektp_variable_in_compose_is_a_real_setting(compose: dict[str, Any]) -> None:
     """A misspelt `EKTP_` variable would be silently ignored; each one must name a setting."""
     known = {f"EKTP_{name.upper()}" for name in Settings.model_fields}
-    used = {key for service in compose["services"].values() for key in env_of(service) if key.startswith("EKTP_")}
+    used = {
+        key for service in compose["services"].values() for key in env_of(service) if key.startswith("EKTP_")
+    }
     assert used
     assert used <= known, used - known
 

@@ -21,5 +21,6 @@ def test_the_readme_commands_are_make_targets_and_ci_runs_the_tests() -> None:
     makefile = (ROOT / "Makefile").read_text()
     for target in ("demo", "test", "setup", "bench"):
         assert f"\n{target}:" in makefile, target
-    assert "make demo" in readme and "make test" in readme
+    assert "make demo" in readme
+    assert "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
