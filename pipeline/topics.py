@@ -9,6 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import BaseModel
+
+from events.approval import ApprovalDecided
+from events.enrollment import EnrollmentRecorded, EnrollmentRejected, EnrollmentSubmission
+from events.pickup import CardCollected, CardReadyForPickup, PickupRequested
+from events.printing import CardPrinted, PrintRequested, StationInventory
+from events.status import RequestStatus
+
 DAY_MS = 24 * 60 * 60 * 1000
 FOREVER = -1
 
@@ -28,6 +36,10 @@ class TopicSpec:
     retention_ms: int = 90 * DAY_MS
     # None: the configured default (`Settings.topic_partitions`), so all citizen-keyed topics agree.
     partitions: int | None = None
+    # The JSON model of every value (the contract other programs read and write).
+    value_model: type[BaseModel] | None = None
+    # Internal topics are the pipeline's own plumbing, not a contract: no other program may rely on them.
+    internal: bool = False
 
     def partition_count(self, default: int) -> int:
         return self.partitions or default
@@ -48,52 +60,63 @@ class TopicSpec:
 # person or a replay has dealt with it.
 ENROLLMENT_SUBMITTED = TopicSpec(
     "ektp.enrollment.submitted", "anything (the NIK as sent)", "raw submission JSON",
-    "recording desks, `ektp enroll`", "intake",
+    "recording desks, `ektp enroll`", "intake", value_model=EnrollmentSubmission,
 )
 ENROLLMENT_REJECTED = TopicSpec(
     "ektp.enrollment.rejected", "request_id, or the raw key", "the raw bytes kept unchanged + errors",
-    "intake", "operators",
+    "intake", "operators", value_model=EnrollmentRejected,
 )
 ENROLLMENT_RECORDED = TopicSpec(
     "ektp.enrollment.recorded", "citizen key", "validated enrollment", "intake, DLQ replay", "approval",
+    value_model=EnrollmentRecorded,
 )
 APPROVAL_DECIDED = TopicSpec(
     "ektp.approval.decided", "citizen key", "central's signed decision", "approval", "print dispatch, status",
+    value_model=ApprovalDecided,
 )
 APPROVAL_DEADLETTER = TopicSpec(
     "ektp.approval.deadletter", "citizen key", "the original record + failure context", "approval",
-    "replay, operators", retention_ms=FOREVER,
+    "replay, operators", retention_ms=FOREVER, value_model=EnrollmentRecorded,
 )
 APPROVAL_PARKED = TopicSpec(
     "ektp.approval.parked", "citizen key", "records that failed replay too often", "replay", "operators",
-    retention_ms=FOREVER,
+    retention_ms=FOREVER, value_model=EnrollmentRecorded,
 )
 PRINT_REQUESTED = TopicSpec(
     "ektp.print.requested", "station or office key", "print job carrying the signed approval",
-    "print dispatch", "printing stations",
+    "print dispatch", "printing stations", value_model=PrintRequested,
 )
 PRINT_COMPLETED = TopicSpec(
     "ektp.print.completed", "citizen key", "card printed: card serial, blank serial, station",
-    "printing stations", "pickup, status",
+    "printing stations", "pickup, status", value_model=CardPrinted,
 )
 STATION_INVENTORY = TopicSpec(
     "ektp.station.inventory", "station id", "blank-card stock of each station",
     "stations, `ektp station restock`", "dashboard, dispatch",
-    cleanup_policy="compact", retention_ms=FOREVER, partitions=1,
+    cleanup_policy="compact", retention_ms=FOREVER, partitions=1, value_model=StationInventory,
 )
 PICKUP_READY = TopicSpec(
     "ektp.pickup.ready", "citizen key", "card waiting at the office", "pickup", "notification, status",
+    value_model=CardReadyForPickup,
 )
 PICKUP_REQUESTED = TopicSpec(
     "ektp.pickup.requested", "request_id", "a citizen presents a fingerprint at the pickup desk",
-    "pickup desk", "pickup",
+    "pickup desk", "pickup", value_model=PickupRequested,
 )
 PICKUP_COLLECTED = TopicSpec(
     "ektp.pickup.collected", "citizen key", "card handed over (or refused, with reason)", "pickup", "status",
+    value_model=CardCollected,
 )
 REQUEST_STATUS = TopicSpec(
     "ektp.request.status", "request_id", "current state of each request", "status tracker",
     "dashboard, `ektp status`, anyone", cleanup_policy="compact", retention_ms=FOREVER,
+    value_model=RequestStatus,
+)
+# The intake's second stage is keyed by citizen: valid submissions are re-keyed here (a desk may key by
+# anything), so that one citizen's requests meet in one partition for the duplicate and open-request rules.
+INTAKE_BY_CITIZEN = TopicSpec(
+    "ektp.internal.intake-by-citizen", "citizen key", "a valid submission with its raw bytes", "intake",
+    "intake", retention_ms=7 * DAY_MS, internal=True,
 )
 
 REGISTRY: tuple[TopicSpec, ...] = (
@@ -110,6 +133,8 @@ REGISTRY: tuple[TopicSpec, ...] = (
     PICKUP_REQUESTED,
     PICKUP_COLLECTED,
     REQUEST_STATUS,
+    INTAKE_BY_CITIZEN,
 )
 
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in REGISTRY}
+CONTRACT_TOPICS: tuple[TopicSpec, ...] = tuple(spec for spec in REGISTRY if not spec.internal)

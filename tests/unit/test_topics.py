@@ -6,6 +6,7 @@ from pipeline.topics import (
     APPROVAL_DEADLETTER,
     APPROVAL_PARKED,
     BY_NAME,
+    CONTRACT_TOPICS,
     FOREVER,
     REGISTRY,
     REQUEST_STATUS,
@@ -22,9 +23,15 @@ CONTRACT_NAMES = {
 
 
 def test_the_registry_holds_exactly_the_contract_topics() -> None:
-    """Every topic of the design is declared once, and nothing else."""
+    """Every topic of the design is declared once; any other topic is marked internal."""
     assert [spec.name for spec in REGISTRY] == list(BY_NAME)
-    assert set(BY_NAME) == CONTRACT_NAMES
+    assert {spec.name for spec in CONTRACT_TOPICS} == CONTRACT_NAMES
+    assert all(spec.name.startswith("ektp.internal.") for spec in REGISTRY if spec.internal)
+
+
+def test_every_contract_topic_has_a_value_model() -> None:
+    """Other vendors get a JSON model for every topic they may read or write."""
+    assert all(spec.value_model is not None for spec in CONTRACT_TOPICS)
 
 
 def test_state_topics_are_compacted_and_event_topics_are_not() -> None:
