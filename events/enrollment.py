@@ -218,3 +218,20 @@ class EnrollmentRejected(Event):
     source: SourcePosition | None = None
     nik_masked: str | None = None
     office_code: str | None = None
+
+
+class SubmissionValidated(Event):
+    """A submission that passed every rule, re-keyed by citizen (internal topic, not a contract).
+
+    Carries the raw bytes too, so that a later refusal (an open request) still keeps them unchanged.
+    """
+
+    producer: str = "ektp-pipeline/intake"
+    citizen_key: CitizenKey
+    nik_masked: str
+    area: Area
+    submission: EnrollmentSubmission
+    raw_key: str | None
+    raw_key_encoding: RawEncoding
+    raw_value: str
+    source: SourcePosition

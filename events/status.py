@@ -10,7 +10,7 @@ from events.common import RequestId
 
 
 class RequestState(StrEnum):
-    """The states of DESIGN.md ("Request states"), in the order a request moves through them."""
+    """The states of DESIGN.md ("Request states"); their order is `processors.status.STATE_RANK`."""
 
     SUBMITTED = "SUBMITTED"
     REJECTED = "REJECTED"

@@ -56,6 +56,15 @@ async def _any_port_open(bootstrap_servers: str, timeout: float) -> bool:
     return False
 
 
+async def partition_ids(bootstrap_servers: str, topic: str, *, timeout: float = 10.0) -> list[int]:
+    """The partition numbers of `topic`, sorted; empty when it does not exist."""
+    async with admin_client(bootstrap_servers, timeout=timeout) as client:
+        [described] = await client.describe_topics([topic])
+    if described["error_code"] != 0:
+        return []
+    return sorted(partition["partition"] for partition in described["partitions"])
+
+
 @dataclass(frozen=True)
 class TopicOutcome:
     """What `ensure_topics` found or did for one topic."""

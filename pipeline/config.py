@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     broker_start_timeout: float = Field(60.0, description="Seconds `broker start` waits for the broker")
     broker_stop_timeout: float = Field(30.0, description="Seconds `broker stop` waits before SIGKILL")
 
+    # -- the stream processors
+    intake_max_bytes: int = Field(64 * 1024, ge=1024, description="Largest submission the intake accepts")
+
     # -- the other services (later steps)
     central_url: str = Field("http://127.0.0.1:8600", description="Base URL of the central server")
     dashboard_port: int = Field(8700, description="Port of the operators' dashboard")

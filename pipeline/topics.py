@@ -12,7 +12,12 @@ from typing import Literal
 from pydantic import BaseModel
 
 from events.approval import ApprovalDecided
-from events.enrollment import EnrollmentRecorded, EnrollmentRejected, EnrollmentSubmission
+from events.enrollment import (
+    EnrollmentRecorded,
+    EnrollmentRejected,
+    EnrollmentSubmission,
+    SubmissionValidated,
+)
 from events.pickup import CardCollected, CardReadyForPickup, PickupRequested
 from events.printing import CardPrinted, PrintRequested, StationInventory
 from events.status import RequestStatus
@@ -116,7 +121,7 @@ REQUEST_STATUS = TopicSpec(
 # anything), so that one citizen's requests meet in one partition for the duplicate and open-request rules.
 INTAKE_BY_CITIZEN = TopicSpec(
     "ektp.internal.intake-by-citizen", "citizen key", "a valid submission with its raw bytes", "intake",
-    "intake", retention_ms=7 * DAY_MS, internal=True,
+    "intake", retention_ms=7 * DAY_MS, internal=True, value_model=SubmissionValidated,
 )
 
 REGISTRY: tuple[TopicSpec, ...] = (

@@ -215,7 +215,7 @@ class BrokerLauncher:
     def _wait_until_answering(self, began: float) -> None:
         deadline = began + self.settings.broker_start_timeout
         while time.monotonic() < deadline:
-            if self._pid() is None:
+            if not self._starting_or_running():
                 raise BrokerError(f"the broker exited while starting; its log ends:\n{self.log_tail(25)}")
             if asyncio.run(broker_answers(self.settings.bootstrap_servers, timeout=2.0)):
                 return
@@ -225,6 +225,12 @@ class BrokerLauncher:
             f"the broker did not answer within {self.settings.broker_start_timeout:.0f}s; "
             f"its log ends:\n{self.log_tail(25)}"
         )
+
+    def _starting_or_running(self) -> bool:
+        # Right after the fork, /proc shows our own command line until `java` is exec'ed: ask the child.
+        if self._process is not None:
+            return self._process.poll() is None
+        return self._pid() is not None
 
     def stop(self) -> bool:
         """Stop the broker cleanly: SIGTERM, wait, then SIGKILL. True when a broker was running."""

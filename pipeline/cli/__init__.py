@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from pipeline.cli import broker, config, topics
+from pipeline.cli import broker, config, nik, schema, status, topics, worker
 from pipeline.errors import EktpError
 
 app = typer.Typer(
@@ -20,7 +20,11 @@ app = typer.Typer(
 app.add_typer(broker.app, name="broker")
 app.add_typer(topics.app, name="topics")
 app.add_typer(config.app, name="config")
+app.add_typer(schema.app, name="schema")
+app.add_typer(nik.app, name="nik")
 app.command("demo")(broker.demo)
+app.command("worker")(worker.worker)
+app.command("status")(status.status)
 
 
 def main() -> None:

@@ -1,0 +1,108 @@
+"""The status tracker's agent: every step topic in, `ektp.request.status` out ("where is my KTP?").
+
+Thin: which event means which state is `processors/status.py`; here is the routing table from topic to
+decoder, the table of current statuses, and the compacted status topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import faust
+from faust.types import TableT
+from pydantic import BaseModel, ValidationError
+
+from events.approval import ApprovalDecided
+from events.enrollment import EnrollmentRecorded, EnrollmentRejected
+from events.pickup import CardCollected, CardReadyForPickup
+from events.printing import CardPrinted, PrintRequested
+from events.status import RequestStatus
+from pipeline.agents.kafka_io import encode, position, raw_topic
+from pipeline.logs import bind_message_context, get_logger
+from pipeline.topics import (
+    APPROVAL_DECIDED,
+    ENROLLMENT_RECORDED,
+    ENROLLMENT_REJECTED,
+    PICKUP_COLLECTED,
+    PICKUP_READY,
+    PRINT_COMPLETED,
+    PRINT_REQUESTED,
+    REQUEST_STATUS,
+    TopicSpec,
+)
+from processors.status import (
+    StatusUpdate,
+    advance_status,
+    update_from_card_printed,
+    update_from_collected,
+    update_from_decided,
+    update_from_print_requested,
+    update_from_ready,
+    update_from_recorded,
+    update_from_rejected,
+)
+
+log = get_logger(__name__)
+
+
+Event = TypeVar("Event", bound=BaseModel)
+
+
+def _route(
+    model: type[Event], to_update: Callable[[Event], StatusUpdate | None]
+) -> Callable[[bytes], StatusUpdate | None]:
+    return lambda value: to_update(model.model_validate_json(value))
+
+
+# Which topic tells the tracker what: one line per step topic.
+STATUS_ROUTES: dict[TopicSpec, Callable[[bytes], StatusUpdate | None]] = {
+    ENROLLMENT_RECORDED: _route(EnrollmentRecorded, update_from_recorded),
+    ENROLLMENT_REJECTED: _route(EnrollmentRejected, update_from_rejected),
+    APPROVAL_DECIDED: _route(ApprovalDecided, update_from_decided),
+    PRINT_REQUESTED: _route(PrintRequested, update_from_print_requested),
+    PRINT_COMPLETED: _route(CardPrinted, update_from_card_printed),
+    PICKUP_READY: _route(CardReadyForPickup, update_from_ready),
+    PICKUP_COLLECTED: _route(CardCollected, update_from_collected),
+}
+
+
+def create_status_table(app: faust.App, partitions: int) -> TableT[str, Any]:
+    """request_id → current status (JSON). Other agents read it, e.g. the intake's open-request rule."""
+    table: TableT[str, Any] = app.Table(
+        "request_id_to_status", default=None, partitions=partitions,
+        help="The current RequestStatus of every request, as JSON",
+    )
+    return table
+
+
+def register_status_tracker(app: faust.App, request_id_to_status: TableT[str, Any]) -> None:
+    """Wire the status tracker into `app`."""
+    by_name = {spec.name: decode for spec, decode in STATUS_ROUTES.items()}
+    step_topics = app.topic(*by_name, key_serializer="raw", value_serializer="raw")
+    status_topic = raw_topic(app, REQUEST_STATUS)
+
+    @app.agent(step_topics, name="track_request_status", concurrency=1)
+    async def track_request_status(stream: faust.StreamT[Any]) -> None:
+        """Move each request's status forward (never back) and publish it, keyed by request_id."""
+        async for event in stream.events():
+            topic, partition, offset = position(event)
+            bind_message_context(topic=topic, partition=partition, offset=offset)
+            try:
+                update = by_name[topic](event.value)
+            except (ValidationError, ValueError):
+                # Not ours to reject: the step that wrote it is at fault. Say so loudly; the status stays.
+                log.exception("unreadable event on a step topic; status unchanged")
+                continue
+            if update is None:
+                continue
+            bind_message_context(request_id=update.request_id, topic=topic, partition=partition, offset=offset)
+            stored = request_id_to_status.get(update.request_id)
+            current = RequestStatus.model_validate(stored) if stored else None
+            changed = advance_status(current, update)
+            if changed is None:
+                log.debug("status unchanged", state=update.state.value)
+                continue
+            request_id_to_status[update.request_id] = changed.model_dump(mode="json")
+            await status_topic.send(key=update.request_id.encode(), value=encode(changed))
+            log.info("status changed", state=changed.state.value)

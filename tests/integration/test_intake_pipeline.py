@@ -1,0 +1,173 @@
+"""The intake and status tracker on the real broker: a mixed batch gives exactly the expected outcomes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from events.enrollment import EnrollmentRecorded, EnrollmentRejected
+from events.status import RequestState, RequestStatus
+from pipeline.admin import ensure_topics
+from pipeline.config import Settings
+from pipeline.topics import ENROLLMENT_RECORDED, ENROLLMENT_REJECTED, ENROLLMENT_SUBMITTED, REQUEST_STATUS
+from tests.support.env import settings_env
+from tests.support.processes import Process
+from tests.support.submissions import encode, fresh_resident
+from tests.support.topics import Records, read_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def worker(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+    """`ektp worker` as its own process on the test broker, stopped (and checked) at the end."""
+    process = Process("worker", ["worker"], kafka, tmp_path_factory.mktemp("worker"))
+    yield process
+    exit_code = process.stop()
+    assert exit_code == 0, process.tail()
+
+
+async def produce(settings: Settings, messages: list[tuple[bytes | None, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send_and_wait(ENROLLMENT_SUBMITTED.name, value, key=key)
+    finally:
+        await producer.stop()
+
+
+def latest_statuses(records: Records) -> dict[str, RequestStatus]:
+    latest: dict[str, RequestStatus] = {}
+    for record in records:
+        status = RequestStatus.model_validate_json(record.value)
+        latest[status.request_id] = status
+    return latest
+
+
+def _nik(document: dict[str, Any]) -> str:
+    nik: str = document["resident"]["nik"]
+    return nik
+
+
+async def test_a_mixed_batch_ends_in_exactly_the_expected_topics_and_states(
+    kafka: Settings, worker: Process, tmp_path: Path
+) -> None:
+    """Good, invalid, malformed, repeated and second-open submissions each end where the contract says."""
+    await ensure_topics(kafka)
+    rng = random.Random()
+    good = [fresh_resident(rng) for _ in range(5)]
+    second_request = {**fresh_resident(rng), "resident": good[1]["resident"]}  # same citizen, new request_id
+    serial_zero = fresh_resident(rng)
+    serial_zero["resident"]["nik"] = _nik(serial_zero)[:12] + "0000"
+    sex_mismatch = fresh_resident(rng)
+    sex_mismatch["resident"]["sex"] = "female" if sex_mismatch["resident"]["sex"] == "male" else "male"
+    unknown_enum = fresh_resident(rng)
+    unknown_enum["resident"]["religion"] = "atheist"
+    not_json = b'{"request_id": "broken-' + rng.randbytes(4).hex().encode() + b'", '
+    not_utf8 = b"\xff\xfe" + rng.randbytes(16)
+    # The repeat comes before a later request of the same citizen (same partition), so when that
+    # later request's outcome is visible, the repeat has been processed too.
+    repeat_then_probe = {**fresh_resident(rng), "resident": good[0]["resident"]}
+
+    messages: list[tuple[bytes | None, bytes]] = [(_nik(d).encode(), encode(d)) for d in good]
+    messages += [
+        (_nik(good[0]).encode(), encode(good[0])),  # the same request again, byte for byte
+        (_nik(second_request).encode(), encode(second_request)),
+        (_nik(serial_zero).encode(), encode(serial_zero)),
+        (_nik(sex_mismatch).encode(), encode(sex_mismatch)),
+        (_nik(unknown_enum).encode(), encode(unknown_enum)),
+        (b"desk-7", not_json),
+        (None, not_utf8),
+        (_nik(repeat_then_probe).encode(), encode(repeat_then_probe)),
+    ]
+    await produce(kafka, messages)
+
+    good_ids = {d["request_id"] for d in good}
+    refused_ids = {d["request_id"] for d in (second_request, serial_zero, sex_mismatch, unknown_enum,
+                                             repeat_then_probe)}
+    # Messages without a readable request_id are known by their kept bytes.
+    unreadable = {not_json.decode(), base64.b64encode(not_utf8).decode()}
+
+    def ours_rejected(records: Records) -> list[EnrollmentRejected]:
+        found = [EnrollmentRejected.model_validate_json(r.value) for r in records]
+        return [r for r in found if r.request_id in refused_ids or r.raw_value in unreadable]
+
+    rejected_records = await read_until(
+        kafka, ENROLLMENT_REJECTED.name, lambda rs: len(ours_rejected(rs)) >= 7, timeout=90,
+    )
+    rejected = ours_rejected(rejected_records)
+    recorded_records = await read_until(
+        kafka, ENROLLMENT_RECORDED.name,
+        lambda rs: good_ids <= {EnrollmentRecorded.model_validate_json(r.value).request_id for r in rs},
+    )
+    recorded = [
+        event for event in (EnrollmentRecorded.model_validate_json(r.value) for r in recorded_records)
+        if event.request_id in good_ids | refused_ids
+    ]
+
+    assert sorted(event.request_id for event in recorded) == sorted(good_ids), "each good request once"
+    by_request = {r.request_id: {e.code for e in r.errors} for r in rejected if r.request_id_known}
+    assert by_request == {
+        second_request["request_id"]: {"OPEN_REQUEST_EXISTS"},
+        repeat_then_probe["request_id"]: {"OPEN_REQUEST_EXISTS"},
+        serial_zero["request_id"]: {"NIK_SERIAL_ZERO"},
+        sex_mismatch["request_id"]: {"NIK_SEX_MISMATCH"},
+        unknown_enum["request_id"]: {"VALUE_NOT_ALLOWED"},
+    }
+    anonymous = sorted(e.code for r in rejected if not r.request_id_known for e in r.errors)
+    assert anonymous == ["MESSAGE_NOT_JSON", "MESSAGE_NOT_UTF8"]
+    assert len(rejected) == 7, "each rejection once"
+
+    expected = dict.fromkeys(good_ids, RequestState.RECORDED)
+    expected |= dict.fromkeys(refused_ids, RequestState.REJECTED)
+    status_records = await read_until(
+        kafka, REQUEST_STATUS.name,
+        lambda rs: {k: v.state for k, v in latest_statuses(rs).items() if k in expected} == expected,
+    )
+    statuses = latest_statuses(status_records)
+    assert statuses[serial_zero["request_id"]].error_codes == ("NIK_SERIAL_ZERO",)
+    assert statuses[good[0]["request_id"]].nik_masked == _nik(good[0])[:6] + "******" + _nik(good[0])[-4:]
+    assert all(statuses[request_id].explanation_id for request_id in expected)
+
+    worker_log = worker.log()
+    assert worker_log, "the worker logs what it does"
+    leaked = [_nik(d) for d in [*good, serial_zero, sex_mismatch, unknown_enum] if _nik(d) in worker_log]
+    assert not leaked, "a full NIK reached the worker's log"
+    assert all(json.dumps(status.model_dump(mode="json")).count(_nik(good[0])) == 0 for status in statuses.values())
+
+
+async def test_ektp_status_shows_a_request_s_state_and_timeline(kafka: Settings, worker: Process) -> None:
+    """`ektp status ID --json` prints the tracker's latest state; an unknown id exits 1."""
+    await ensure_topics(kafka)
+    document = fresh_resident(random.Random())
+    await produce(kafka, [(_nik(document).encode(), encode(document))])
+    request_id = document["request_id"]
+    await read_until(
+        kafka, REQUEST_STATUS.name, lambda rs: request_id in latest_statuses(rs), timeout=60,
+    )
+    shown = ektp("status", request_id, "--json", settings=kafka)
+    assert shown.returncode == 0, shown.stderr
+    status = RequestStatus.model_validate_json(shown.stdout)
+    assert status.state == RequestState.RECORDED
+    assert [entry.state for entry in status.timeline] == [RequestState.RECORDED]
+    human = ektp("status", request_id, settings=kafka)
+    assert "RECORDED" in human.stdout
+    assert _nik(document) not in human.stdout + shown.stdout
+    assert ektp("status", "no-such-request", "--json", settings=kafka).returncode == 1
+
+
+def ektp(*args: str, settings: Settings) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], env=settings_env(settings), capture_output=True, text=True,
+        timeout=120, check=False,
+    )

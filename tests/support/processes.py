@@ -1,0 +1,51 @@
+"""Starting the project's processes for a test, and making sure none is left running."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline.config import Settings
+from tests.support.env import settings_env
+
+
+class Process:
+    """One `ektp ...` child process with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], settings: Settings, log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = self.log_path.open("w")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", *args],
+            env=settings_env(settings), stdout=self._log, stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout: float = 60.0) -> int:
+        """SIGTERM, wait, SIGKILL if it must: nothing is left running."""
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+        self._log.close()
+        return self.popen.returncode
+
+    def kill(self) -> None:
+        """SIGKILL: the crash a test wants to survive."""
+        self.popen.kill()
+        self.popen.wait(timeout=10)
+        self._log.close()

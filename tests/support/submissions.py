@@ -1,0 +1,73 @@
+"""A valid submission in the contract's shape, for tests to break one field at a time."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import random
+import uuid
+from typing import Any
+
+from events.enrollment import Finger
+
+FINGERS = [finger.value for finger in Finger]
+
+
+def digest(label: str) -> str:
+    """A stable, distinct 64-hex digest for a label."""
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def valid_submission(
+    *, nik: str = "2172041708900001", request_id: str | None = None, person: str = "budi",
+    birth_date: str = "1990-08-17", sex: str = "male",
+) -> dict[str, Any]:
+    """DESIGN.md's example submission, valid on 2026-11-28, with digests unique to `person`."""
+    return copy.deepcopy({
+        "request_id": request_id or str(uuid.uuid4()),
+        "submitted_at": "2026-11-28T09:15:00+07:00",
+        "office_code": "2172",
+        "desk_id": "REKAM-01",
+        "request_type": "new",
+        "resident": {
+            "nik": nik,
+            "kk_number": "2172042103150001",
+            "full_name": "BUDI SANTOSO",
+            "birth_place": "TANJUNG PINANG",
+            "birth_date": birth_date,
+            "sex": sex,
+            "blood_type": "O",
+            "religion": "islam",
+            "marital_status": "married",
+            "occupation": "KARYAWAN SWASTA",
+            "citizenship": "WNI",
+            "address": {
+                "street": "JL. KIJANG LAMA NO. 5", "rt": "002", "rw": "004",
+                "kelurahan": "TANJUNG AYUN SAKTI", "kecamatan": "BUKIT BESTARI",
+                "city": "KOTA TANJUNG PINANG", "province": "KEPULAUAN RIAU",
+            },
+        },
+        "biometrics": {
+            "fingerprints": {finger: digest(f"{person}-{finger}") for finger in FINGERS},
+            "iris_left": digest(f"{person}-iris-left"),
+            "iris_right": digest(f"{person}-iris-right"),
+            "face": digest(f"{person}-face"),
+            "signature": digest(f"{person}-signature"),
+            "quality": {"min_fingerprint": 72, "face": 90},
+        },
+    })
+
+
+def encode(document: dict[str, Any]) -> bytes:
+    return json.dumps(document).encode()
+
+
+def fresh_resident(rng: random.Random) -> dict[str, Any]:
+    """A valid submission of a citizen no other test uses: random kecamatan, birth date, sex, serial."""
+    born = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(365 * 55))
+    sex = rng.choice(["male", "female"])
+    day = born.day + (40 if sex == "female" else 0)
+    nik = f"21720{rng.randint(1, 4)}{day:02d}{born.month:02d}{born.year % 100:02d}{rng.randint(1, 9999):04d}"
+    return valid_submission(nik=nik, birth_date=born.isoformat(), sex=sex, person=uuid.uuid4().hex)

@@ -1,0 +1,36 @@
+"""Reading what the pipeline wrote, waiting until the expected messages are there."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
+
+from pipeline.config import Settings
+
+Records = list[ConsumerRecord[bytes, bytes]]
+
+
+async def read_until(
+    settings: Settings, topic: str, done: Callable[[Records], bool], *, timeout: float = 60.0
+) -> Records:
+    """Every record of `topic` from its start, read until `done(records)` holds; fails after `timeout`."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest",
+        enable_auto_commit=False, group_id=None, metadata_max_age_ms=1000,
+    )
+    await consumer.start()
+    records: Records = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not done(records):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: expected messages not there after {timeout}s ({len(records)} read)")
+            batches = await consumer.getmany(timeout_ms=500)
+            for batch in batches.values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
