@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_CITIZEN_KEY_SECRET = "dev-only-citizen-key-secret-change-me"  # noqa: S105 (a known, public dev value)
+DEV_ADMIN_TOKEN = "dev-only-admin-token-change-me"  # noqa: S105 (a known, public dev value)
 
 
 def project_root() -> Path:
@@ -48,8 +49,24 @@ class Settings(BaseSettings):
     # -- the stream processors
     intake_max_bytes: int = Field(64 * 1024, ge=1024, description="Largest submission the intake accepts")
 
-    # -- the other services (later steps)
+    # -- the link to central (pipeline/central/)
     central_url: str = Field("http://127.0.0.1:8600", description="Base URL of the central server")
+    central_admin_url: str = Field(
+        "http://127.0.0.1:8601", description="central-sim's admin API (outages); stays up when `down`"
+    )
+    central_admin_token: SecretStr = Field(
+        SecretStr(DEV_ADMIN_TOKEN), description="Bearer token of central-sim's admin API"
+    )
+    central_timeout: float = Field(5.0, gt=0, description="Seconds one call to central may take in all")
+    central_connect_timeout: float = Field(2.0, gt=0, description="Seconds to open a connection to central")
+    central_max_attempts: int = Field(3, ge=1, description="Tries per call before it counts as unavailable")
+    central_backoff_base: float = Field(0.2, ge=0, description="First retry delay (s), doubled per try, jittered")
+    central_backoff_max: float = Field(5.0, ge=0, description="Longest retry delay (s), Retry-After included")
+    central_concurrency: int = Field(32, ge=1, description="Calls to central in flight at once")
+    central_breaker_failures: int = Field(5, ge=1, description="Failures in a row that open the breaker")
+    central_breaker_cooldown: float = Field(10.0, gt=0, description="Seconds the breaker stays open")
+
+    # -- the other services (later steps)
     dashboard_port: int = Field(8700, description="Port of the operators' dashboard")
 
     # -- identity and privacy

@@ -1,0 +1,188 @@
+"""The pipeline's HTTP client to central: one shared session, timeouts, bounded jittered retries that
+honour Retry-After, a concurrency limit and a circuit breaker.
+
+Every call ends in a `CentralResponse`, a `CentralRejected` (permanent) or a `CentralUnavailable`
+(transient): the approval step routes the last to the dead-letter stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Self
+
+import aiohttp
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from events.approval import CentralDecision
+from pipeline.central.breaker import CircuitBreaker
+from pipeline.central.errors import CentralRejected, CentralUnavailable, CircuitOpen, UnavailableReason
+from pipeline.config import Settings
+
+ENROLL_PATH = "/v1/enrollments"
+
+
+class CentralResponse(BaseModel):
+    """Central's decision on one enrollment, with its signed token."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    request_id: str
+    decision: CentralDecision
+    reason: str
+    decided_at: AwareDatetime
+    token: str
+
+
+class _Transient(Exception):
+    """Inside the retry loop: this try failed in a way a later try may not."""
+
+    def __init__(self, reason: UnavailableReason, detail: str, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.reason: UnavailableReason = reason
+        self.detail = detail
+        self.status = status
+        self.retry_after = retry_after
+
+
+class CentralClient:
+    """Calls to central; use as `async with CentralClient(settings) as central: ...`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        breaker: CircuitBreaker | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.breaker = breaker or CircuitBreaker(
+            failure_threshold=settings.central_breaker_failures, cooldown=settings.central_breaker_cooldown
+        )
+        self._sleep = sleep
+        self._jitter = jitter
+        self._in_flight = asyncio.Semaphore(settings.central_concurrency)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Open the one shared HTTP session (its connection pool is bounded by the concurrency limit)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                base_url=self.settings.central_url,
+                timeout=aiohttp.ClientTimeout(
+                    total=self.settings.central_timeout, connect=self.settings.central_connect_timeout
+                ),
+                connector=aiohttp.TCPConnector(limit=self.settings.central_concurrency),
+                raise_for_status=False,
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def enroll(self, enrollment: Mapping[str, Any]) -> CentralResponse:
+        """Ask central to decide one enrollment (the submission's JSON shape, plus `citizen_key`)."""
+        body = await self._call(ENROLL_PATH, enrollment)
+        try:
+            return CentralResponse.model_validate(body)
+        except ValidationError as error:
+            self.breaker.record_failure("bad_response")
+            raise CentralUnavailable("bad_response", f"central's answer is not a decision: {error}") from error
+
+    async def _call(self, path: str, payload: Any) -> Any:
+        """POST with retries; returns the parsed JSON of a 2xx answer."""
+        attempts = self.settings.central_max_attempts
+        for attempt in range(1, attempts + 1):
+            if not self.breaker.allow():
+                raise CircuitOpen(self.breaker.retry_in())
+            try:
+                body = await self._post_once(path, payload)
+            except _Transient as failure:
+                if failure.reason != "rate_limited":  # a busy central is a healthy one: not the breaker's business
+                    self.breaker.record_failure(failure.reason)
+                else:
+                    self.breaker.release_probe()
+                delay = self._backoff(attempt, failure.retry_after)
+                if attempt == attempts or delay is None:
+                    raise CentralUnavailable(
+                        failure.reason, failure.detail, attempts=attempt, status=failure.status,
+                        retry_after=failure.retry_after,
+                    ) from None
+                await self._sleep(delay)
+            except BaseException:
+                self.breaker.release_probe()  # cancelled, or a rejection: the probe is over either way
+                raise
+            else:
+                self.breaker.record_success()
+                return body
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    async def _post_once(self, path: str, payload: Any) -> Any:
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        async with self._in_flight:
+            try:
+                async with self._session.post(path, json=payload) as response:
+                    status = response.status
+                    text = await response.text()
+                    retry_after = _retry_after(response.headers.get("Retry-After"))
+            except aiohttp.ClientConnectorError as error:
+                raise _Transient("refused", f"cannot connect to central: {error.os_error}") from error
+            except TimeoutError as error:
+                raise _Transient("timeout", f"no answer within {self.settings.central_timeout}s") from error
+            except aiohttp.ClientError as error:
+                raise _Transient("server_error", f"{type(error).__name__}: {error}") from error
+        if status == 429:
+            raise _Transient("rate_limited", "central's rate limit", status, retry_after)
+        if status >= 500:
+            raise _Transient("server_error", f"HTTP {status}: {text[:200]}", status, retry_after)
+        if status >= 400:
+            self.breaker.record_success()  # central answered: the link is fine, the request is not
+            code, detail = _error_of(text)
+            raise CentralRejected(status, code, detail)
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            raise _Transient("bad_response", f"HTTP {status} with a body that is not JSON", status) from error
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
+        """Full-jitter exponential delay before the next try; None when Retry-After is beyond our patience."""
+        cap = self.settings.central_backoff_max
+        delay = self._jitter() * min(cap, self.settings.central_backoff_base * 2.0 ** (attempt - 1))
+        if retry_after is not None:
+            if retry_after > cap:
+                return None  # waiting that long belongs to the dead-letter stream, not to this call
+            delay = max(delay, retry_after)
+        return delay
+
+
+def _retry_after(header: str | None) -> float | None:
+    if header is None:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        return None  # an HTTP date: rare from central; the jittered backoff applies
+
+
+def _error_of(text: str) -> tuple[str, str]:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return "unknown", text[:200]
+    if isinstance(body, dict):
+        return str(body.get("error", "unknown")), str(body.get("detail", ""))[:500]
+    return "unknown", text[:200]
