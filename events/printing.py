@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -71,9 +72,12 @@ class StationInventory(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     schema_version: int = 1
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="Unique id of this stock event")
     station_id: str
-    blank_stock: int = Field(ge=0)
+    blank_stock: int = Field(ge=0, description="Blanks in the station after this event")
     change: int = Field(description="What moved the stock: +N restock, -1 print, -1 misprint")
-    reason: Literal["restock", "print", "misprint", "count"]
+    reason: Literal["restock", "print", "misprint", "count"] = Field(
+        description="restock: `ektp station restock` (the station applies `change`); the rest: the station's own"
+    )
     updated_at: AwareDatetime = Field(default_factory=utc_now)
     producer: str = "ektp-pipeline/station"

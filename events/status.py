@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from events.common import RequestId
+from events.common import Event, RequestId
 
 
 class RequestState(StrEnum):
@@ -60,3 +60,16 @@ class RequestStatus(BaseModel):
     error_codes: tuple[str, ...] = Field(default=(), description="Why, when the request was refused")
     timeline: tuple[TimelineEntry, ...] = ()
     last_event_id: str | None = Field(None, description="The event that caused the last change")
+
+
+class StatusNoted(Event):
+    """A step's word to the status tracker for a state no contract topic carries (internal topic).
+
+    SENT_FOR_ENROLLMENT (approval), WAITING_FOR_BLANKS (station), and notes such as a refused forged
+    approval. Keyed by citizen key, so it meets the request's other events in one partition.
+    """
+
+    citizen_key: str
+    state: RequestState
+    note: str | None = None
+    office_code: str | None = None

@@ -20,7 +20,7 @@ from events.enrollment import (
 )
 from events.pickup import CardCollected, CardReadyForPickup, PickupRequested
 from events.printing import CardPrinted, PrintRequested, StationInventory
-from events.status import RequestStatus
+from events.status import RequestStatus, StatusNoted
 
 DAY_MS = 24 * 60 * 60 * 1000
 FOREVER = -1
@@ -124,6 +124,11 @@ INTAKE_BY_CITIZEN = TopicSpec(
     "intake", retention_ms=7 * DAY_MS, internal=True, value_model=SubmissionValidated,
 )
 
+STATUS_NOTES = TopicSpec(
+    "ektp.internal.status-notes", "citizen key", "a step's note of a state no contract topic carries",
+    "approval, printing station", "status tracker", value_model=StatusNoted, internal=True,
+)
+
 REGISTRY: tuple[TopicSpec, ...] = (
     ENROLLMENT_SUBMITTED,
     ENROLLMENT_REJECTED,
@@ -139,6 +144,7 @@ REGISTRY: tuple[TopicSpec, ...] = (
     PICKUP_COLLECTED,
     REQUEST_STATUS,
     INTAKE_BY_CITIZEN,
+    STATUS_NOTES,
 )
 
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in REGISTRY}

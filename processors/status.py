@@ -41,7 +41,7 @@ from events.enrollment import EnrollmentRecorded, EnrollmentRejected
 from events.masking import mask_nik
 from events.pickup import CardCollected, CardReadyForPickup
 from events.printing import CardPrinted, PrintRequested
-from events.status import RequestState, RequestStatus, TimelineEntry
+from events.status import RequestState, RequestStatus, StatusNoted, TimelineEntry
 
 S = RequestState
 
@@ -293,6 +293,19 @@ def update_from_ready(event: CardReadyForPickup) -> StatusUpdate:
         event_id=str(event.event_id),
         office_code=event.office_code,
         citizen_key=event.citizen_key,
+    )
+
+
+def update_from_noted(event: StatusNoted) -> StatusUpdate:
+    """A step's note of a state without a contract topic (SENT_FOR_ENROLLMENT, WAITING_FOR_BLANKS, ...)."""
+    return StatusUpdate(
+        request_id=event.request_id,
+        state=event.state,
+        at=event.occurred_at,
+        event_id=str(event.event_id),
+        office_code=event.office_code,
+        citizen_key=event.citizen_key,
+        note=event.note,
     )
 
 

@@ -17,7 +17,7 @@ from events.approval import ApprovalDecided
 from events.enrollment import EnrollmentRecorded, EnrollmentRejected
 from events.pickup import CardCollected, CardReadyForPickup
 from events.printing import CardPrinted, PrintRequested
-from events.status import RequestStatus
+from events.status import RequestStatus, StatusNoted
 from pipeline.agents.kafka_io import encode, position, raw_topic
 from pipeline.logs import bind_message_context, get_logger
 from pipeline.topics import (
@@ -29,6 +29,7 @@ from pipeline.topics import (
     PRINT_COMPLETED,
     PRINT_REQUESTED,
     REQUEST_STATUS,
+    STATUS_NOTES,
     TopicSpec,
 )
 from processors.status import (
@@ -37,6 +38,7 @@ from processors.status import (
     update_from_card_printed,
     update_from_collected,
     update_from_decided,
+    update_from_noted,
     update_from_print_requested,
     update_from_ready,
     update_from_recorded,
@@ -64,6 +66,7 @@ STATUS_ROUTES: dict[TopicSpec, Callable[[bytes], StatusUpdate | None]] = {
     PRINT_COMPLETED: _route(CardPrinted, update_from_card_printed),
     PICKUP_READY: _route(CardReadyForPickup, update_from_ready),
     PICKUP_COLLECTED: _route(CardCollected, update_from_collected),
+    STATUS_NOTES: _route(StatusNoted, update_from_noted),
 }
 
 
