@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_CITIZEN_KEY_SECRET = "dev-only-citizen-key-secret-change-me"  # noqa: S105 (a known, public dev value)
-DEV_ADMIN_TOKEN = "dev-only-admin-token-change-me"  # noqa: S105 (a known, public dev value)
+DEV_ADMIN_TOKEN = "dev-only-central-admin-token-change-me"  # noqa: S105 (a known, public dev value)
 
 
 def project_root() -> Path:
@@ -48,6 +48,8 @@ class Settings(BaseSettings):
 
     # -- the stream processors
     intake_max_bytes: int = Field(64 * 1024, ge=1024, description="Largest submission the intake accepts")
+    approval_batch_size: int = Field(200, ge=1, description="Records the approval step takes per batch")
+    approval_batch_within: float = Field(0.05, gt=0, description="Seconds the approval step waits to fill a batch")
 
     # -- the link to central (pipeline/central/)
     central_url: str = Field("http://127.0.0.1:8600", description="Base URL of the central server")
@@ -65,6 +67,8 @@ class Settings(BaseSettings):
     central_concurrency: int = Field(32, ge=1, description="Calls to central in flight at once")
     central_breaker_failures: int = Field(5, ge=1, description="Failures in a row that open the breaker")
     central_breaker_cooldown: float = Field(10.0, gt=0, description="Seconds the breaker stays open")
+
+    worker_metrics_port: int = Field(8701, ge=0, description="Port of the worker's Prometheus /metrics (0: off)")
 
     # -- the other services (later steps)
     dashboard_port: int = Field(8700, description="Port of the operators' dashboard")

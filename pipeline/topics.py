@@ -129,6 +129,11 @@ STATUS_NOTES = TopicSpec(
     "approval, printing station", "status tracker", value_model=StatusNoted, internal=True,
 )
 
+PICKUP_BY_REQUEST = TopicSpec(
+    "ektp.internal.pickup-by-request", "request_id", "approved fingers and arrived cards, re-keyed by request_id",
+    "pickup routing", "pickup", internal=True,
+)
+
 REGISTRY: tuple[TopicSpec, ...] = (
     ENROLLMENT_SUBMITTED,
     ENROLLMENT_REJECTED,
@@ -145,6 +150,7 @@ REGISTRY: tuple[TopicSpec, ...] = (
     REQUEST_STATUS,
     INTAKE_BY_CITIZEN,
     STATUS_NOTES,
+    PICKUP_BY_REQUEST,
 )
 
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in REGISTRY}

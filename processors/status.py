@@ -296,6 +296,19 @@ def update_from_ready(event: CardReadyForPickup) -> StatusUpdate:
     )
 
 
+def update_from_dead_lettered(record: EnrollmentRecorded, failed_at: dt.datetime) -> StatusUpdate:
+    """Central was unreachable and the record waits in the dead-letter stream: AWAITING_CENTRAL."""
+    return StatusUpdate(
+        request_id=record.request_id,
+        state=S.AWAITING_CENTRAL,
+        at=failed_at,
+        event_id=f"{record.event_id}:awaiting-central",
+        office_code=record.office_code,
+        citizen_key=record.citizen_key,
+        nik_masked=record.nik_masked,
+    )
+
+
 def update_from_noted(event: StatusNoted) -> StatusUpdate:
     """A step's note of a state without a contract topic (SENT_FOR_ENROLLMENT, WAITING_FOR_BLANKS, ...)."""
     return StatusUpdate(
@@ -309,8 +322,14 @@ def update_from_noted(event: StatusNoted) -> StatusUpdate:
     )
 
 
-def update_from_collected(event: CardCollected) -> StatusUpdate:
-    """The card was handed over (COLLECTED), or refused: still READY_FOR_PICKUP, the refusal a note."""
+def update_from_collected(event: CardCollected) -> StatusUpdate | None:
+    """The card was handed over (COLLECTED), or refused: still READY_FOR_PICKUP, the refusal a note.
+
+    Only a refusal of a waiting card (the fingerprint did not match) is a note on the request; a refusal
+    because the card is not there yet, was already collected, or the request is unknown changes nothing.
+    """
+    if event.outcome == "refused" and event.reason_code not in (None, "FINGERPRINT_MISMATCH"):
+        return None
     if event.outcome == "collected":
         return StatusUpdate(
             request_id=event.request_id,
@@ -319,7 +338,7 @@ def update_from_collected(event: CardCollected) -> StatusUpdate:
             event_id=str(event.event_id),
             citizen_key=event.citizen_key,
         )
-    reason = f": {event.reason}" if event.reason else ""
+    reason = f": {event.reason_code or event.reason}" if event.reason_code or event.reason else ""
     return StatusUpdate(
         request_id=event.request_id,
         state=S.READY_FOR_PICKUP,

@@ -4,7 +4,13 @@
 | --- | --- | --- | --- |
 | `take_in_submissions` | `ektp.enrollment.submitted` | `processors.intake.validate_submission` | `ektp.internal.intake-by-citizen`, `ektp.enrollment.rejected` |
 | `record_enrollments` | `ektp.internal.intake-by-citizen` | `processors.intake.decide_recording` | `ektp.enrollment.recorded`, `ektp.enrollment.rejected` |
+| `approve_enrollments` | `ektp.enrollment.recorded` | `processors.approval` + central | `ektp.approval.decided`, `ektp.internal.status-notes` |
+| `dispatch_print_jobs` | `ektp.approval.decided` | `processors.print_dispatch.print_job_for` | `ektp.print.requested` |
+| `route_to_pickup` | `ektp.approval.decided`, `ektp.print.completed` | `processors.pickup.expected_pickup`, `card_arrived` | `ektp.internal.pickup-by-request` |
+| `hand_over_cards` | `ektp.internal.pickup-by-request`, `ektp.pickup.requested` | `processors.pickup.hand_over` | `ektp.pickup.ready`, `ektp.pickup.collected` |
 | `track_request_status` | every step topic (`agents/status.py`, `STATUS_ROUTES`) | `processors.status.advance_status` | `ektp.request.status` |
+
+Printing happens outside the worker, at the printing stations (`pipeline/station/`).
 
 Every agent runs with concurrency 1 (faust-streaming #606) and catches and routes its errors (an agent
 that raises has its message acked).
@@ -14,7 +20,9 @@ from __future__ import annotations
 
 import faust
 
+from pipeline.agents.approval import register_approval, register_print_dispatch
 from pipeline.agents.intake import register_intake
+from pipeline.agents.pickup import register_pickup
 from pipeline.agents.status import create_status_table, register_status_tracker
 from pipeline.app import create_app
 from pipeline.config import Settings
@@ -25,5 +33,8 @@ def build_app(settings: Settings) -> faust.App:
     app = create_app(settings)
     request_id_to_status = create_status_table(app, settings.topic_partitions)
     register_intake(app, settings, request_id_to_status)
+    register_approval(app, settings)
+    register_print_dispatch(app)
+    register_pickup(app, settings)
     register_status_tracker(app, request_id_to_status)
     return app

@@ -6,6 +6,7 @@ decoder, the table of current statuses, and the compacted status topic.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,14 +14,16 @@ import faust
 from faust.types import TableT
 from pydantic import BaseModel, ValidationError
 
-from events.approval import ApprovalDecided
+from events.approval import ApprovalDecided, DeadLetterHeader
 from events.enrollment import EnrollmentRecorded, EnrollmentRejected
 from events.pickup import CardCollected, CardReadyForPickup
 from events.printing import CardPrinted, PrintRequested
 from events.status import RequestStatus, StatusNoted
+from pipeline import metrics
 from pipeline.agents.kafka_io import encode, position, raw_topic
 from pipeline.logs import bind_message_context, get_logger
 from pipeline.topics import (
+    APPROVAL_DEADLETTER,
     APPROVAL_DECIDED,
     ENROLLMENT_RECORDED,
     ENROLLMENT_REJECTED,
@@ -37,6 +40,7 @@ from processors.status import (
     advance_status,
     update_from_card_printed,
     update_from_collected,
+    update_from_dead_lettered,
     update_from_decided,
     update_from_noted,
     update_from_print_requested,
@@ -51,17 +55,27 @@ log = get_logger(__name__)
 Event = TypeVar("Event", bound=BaseModel)
 
 
-def _route(
-    model: type[Event], to_update: Callable[[Event], StatusUpdate | None]
-) -> Callable[[bytes], StatusUpdate | None]:
-    return lambda value: to_update(model.model_validate_json(value))
+Decoder = Callable[[Any], StatusUpdate | None]
+
+
+def _route(model: type[Event], to_update: Callable[[Event], StatusUpdate | None]) -> Decoder:
+    return lambda event: to_update(model.model_validate_json(event.value))
+
+
+def _dead_lettered(event: Any) -> StatusUpdate | None:
+    """A dead-lettered record: the original record unchanged, the failure's time in its headers."""
+    headers = dict(event.message.headers or ())
+    raw_time = headers.get(DeadLetterHeader.LAST_FAILURE_AT.value)
+    failed_at = dt.datetime.fromisoformat(raw_time.decode()) if raw_time else dt.datetime.now(dt.UTC)
+    return update_from_dead_lettered(EnrollmentRecorded.model_validate_json(event.value), failed_at)
 
 
 # Which topic tells the tracker what: one line per step topic.
-STATUS_ROUTES: dict[TopicSpec, Callable[[bytes], StatusUpdate | None]] = {
+STATUS_ROUTES: dict[TopicSpec, Decoder] = {
     ENROLLMENT_RECORDED: _route(EnrollmentRecorded, update_from_recorded),
     ENROLLMENT_REJECTED: _route(EnrollmentRejected, update_from_rejected),
     APPROVAL_DECIDED: _route(ApprovalDecided, update_from_decided),
+    APPROVAL_DEADLETTER: _dead_lettered,
     PRINT_REQUESTED: _route(PrintRequested, update_from_print_requested),
     PRINT_COMPLETED: _route(CardPrinted, update_from_card_printed),
     PICKUP_READY: _route(CardReadyForPickup, update_from_ready),
@@ -92,7 +106,7 @@ def register_status_tracker(app: faust.App, request_id_to_status: TableT[str, An
             topic, partition, offset = position(event)
             bind_message_context(topic=topic, partition=partition, offset=offset)
             try:
-                update = by_name[topic](event.value)
+                update = by_name[topic](event)
             except (ValidationError, ValueError):
                 # Not ours to reject: the step that wrote it is at fault. Say so loudly; the status stays.
                 log.exception("unreadable event on a step topic; status unchanged")
@@ -109,3 +123,4 @@ def register_status_tracker(app: faust.App, request_id_to_status: TableT[str, An
             request_id_to_status[update.request_id] = changed.model_dump(mode="json")
             await status_topic.send(key=update.request_id.encode(), value=encode(changed))
             log.info("status changed", state=changed.state.value)
+            metrics.STATUS_CHANGES.labels(changed.state.value).inc()

@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from pipeline.cli import broker, config, nik, schema, status, topics, worker
+from pipeline.cli import broker, config, enroll, generate, nik, pickup, schema, status, topics, worker
 from pipeline.errors import EktpError
 
 app = typer.Typer(
@@ -23,8 +23,11 @@ app.add_typer(config.app, name="config")
 app.add_typer(schema.app, name="schema")
 app.add_typer(nik.app, name="nik")
 app.command("demo")(broker.demo)
+app.add_typer(generate.app, name="generate")
+app.command("enroll")(enroll.enroll_file)
 app.command("worker")(worker.worker)
 app.command("status")(status.status)
+app.command("pickup")(pickup.pickup)
 
 
 def main() -> None:

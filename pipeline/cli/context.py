@@ -9,7 +9,7 @@ from rich.console import Console
 from pipeline.config import Settings
 from pipeline.logs import configure_logging
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # a long line stays one line in a pipe or a log
 
 
 @functools.cache

@@ -1,0 +1,194 @@
+"""Central's memory, in sqlite (WAL): the people on file with their finger digests, every decision by
+request_id, and the signing key. A restart forgets nothing: same key (same kid), same decisions.
+
+A person is kept as a keyed hash of the NIK (`person_id`), with a random secret made once per store:
+equality is all deduplication needs, and the store file alone gives no NIK away.
+
+Not thread-safe: one connection, used from the event loop only. Each call is short, and doing them
+without awaiting in between is what makes "look up, decide, record" atomic for one request_id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from central_sim.errors import StoreError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS people (
+    person_id TEXT PRIMARY KEY,
+    first_request_id TEXT NOT NULL,
+    filed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS finger_digests (
+    digest TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    PRIMARY KEY (digest, person_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS decisions (
+    request_id TEXT PRIMARY KEY,
+    body_digest TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    token TEXT NOT NULL
+);
+"""
+
+_SIGNING_KEY = "signing_key_pem"
+_PERSON_SECRET = "person_secret"  # noqa: S105 (the name of a meta row, not a secret)
+
+
+@dataclass(frozen=True)
+class StoredDecision:
+    """A decision as central recorded it; a repeat of its request_id gets exactly this back."""
+
+    request_id: str
+    body_digest: str
+    person_id: str
+    decision: str
+    reason: str
+    decided_at: str
+    token: str
+
+
+class CentralStore:
+    """The sqlite file `<data_dir>/central.sqlite3`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = data_dir / "central.sqlite3"
+        try:
+            # Created owner-only before sqlite opens it: the file holds the signing key (its WAL and
+            # shared-memory files get the same mode from sqlite).
+            self.path.touch(mode=0o600, exist_ok=True)
+            # Autocommit mode: transactions are begun explicitly (`transaction()`), never implicitly.
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL loses at most the last commits on power loss, never consistency.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open central's store {self.path}: {error}") from error
+        self._depth = 0
+        self._person_secret = self._meta_or_create(_PERSON_SECRET, lambda: secrets.token_bytes(32))
+
+    def close(self) -> None:
+        """Close the database; the WAL is checkpointed."""
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit (nestable: only the outermost commits)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # -- meta: the signing key and the person secret
+
+    def _meta_or_create(self, name: str, create: Callable[[], bytes]) -> bytes:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            return bytes(row[0])
+        value = create()
+        self._db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", (name, value))
+        return value
+
+    def signing_key_pem(self) -> bytes | None:
+        """The stored signing key, or None before the first start."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (_SIGNING_KEY,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def save_signing_key_pem(self, pem: bytes) -> None:
+        """Keep the signing key; it is never replaced once stored."""
+        self._db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)", (_SIGNING_KEY, pem))
+
+    # -- people
+
+    def person_id(self, nik: str) -> str:
+        """The store's name for the person with this NIK."""
+        return hmac.new(self._person_secret, nik.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def digests_held_by_others(self, digests: Collection[str], person_id: str) -> set[str]:
+        """Those of `digests` that some person other than `person_id` has on file."""
+        unique = sorted(set(digests))
+        if not unique:
+            return set()
+        marks = ",".join("?" * len(unique))
+        rows = self._db.execute(
+            f"SELECT DISTINCT digest FROM finger_digests WHERE digest IN ({marks}) AND person_id != ?",  # noqa: S608 (only `?` marks are formatted in)
+            (*unique, person_id),
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    def file_person(self, person_id: str, request_id: str, digests: Collection[str], filed_at: str) -> bool:
+        """Put a person on file with their finger digests, unless they are already: the first record wins."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO people (person_id, first_request_id, filed_at) VALUES (?, ?, ?)",
+            (person_id, request_id, filed_at),
+        )
+        if cursor.rowcount == 0:
+            return False
+        self._db.executemany(
+            "INSERT OR IGNORE INTO finger_digests (digest, person_id) VALUES (?, ?)",
+            [(digest, person_id) for digest in set(digests)],
+        )
+        return True
+
+    def count_people(self) -> int:
+        """How many people central has on file."""
+        return int(self._db.execute("SELECT COUNT(*) FROM people").fetchone()[0])
+
+    # -- decisions
+
+    def find_decision(self, request_id: str) -> StoredDecision | None:
+        """The decision already made for `request_id`, if any."""
+        row = self._db.execute(
+            "SELECT request_id, body_digest, person_id, decision, reason, decided_at, token "
+            "FROM decisions WHERE request_id = ?",
+            (request_id,),
+        ).fetchone()
+        return None if row is None else StoredDecision(*row)
+
+    def save_decision(self, decision: StoredDecision) -> None:
+        """Record a new decision (request_ids are unique: a second save of one is a bug)."""
+        self._db.execute(
+            "INSERT INTO decisions (request_id, body_digest, person_id, decision, reason, decided_at, token) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                decision.request_id, decision.body_digest, decision.person_id, decision.decision,
+                decision.reason, decision.decided_at, decision.token,
+            ),
+        )
+
+    def count_decisions(self) -> dict[str, int]:
+        """How many decisions of each kind central has made."""
+        rows = self._db.execute("SELECT decision, COUNT(*) FROM decisions GROUP BY decision").fetchall()
+        return {str(decision): int(count) for decision, count in rows}
