@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from pipeline.cli import broker, config, enroll, generate, nik, pickup, schema, status, topics, worker
+from pipeline.cli import broker, central, config, enroll, generate, nik, pickup, schema, status, topics, worker
 from pipeline.errors import EktpError
 
 app = typer.Typer(
@@ -28,6 +28,8 @@ app.command("enroll")(enroll.enroll_file)
 app.command("worker")(worker.worker)
 app.command("status")(status.status)
 app.command("pickup")(pickup.pickup)
+app.command("central-sim")(central.central_sim)
+app.add_typer(central.app, name="central")
 
 
 def main() -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +17,7 @@ from events.status import RequestState, RequestStatus
 from pipeline.admin import ensure_topics
 from pipeline.config import Settings
 from pipeline.topics import ENROLLMENT_RECORDED, ENROLLMENT_REJECTED, ENROLLMENT_SUBMITTED, REQUEST_STATUS
-from tests.support.env import settings_env
-from tests.support.processes import Process
+from tests.support.processes import Process, run_ektp
 from tests.support.submissions import encode, fresh_resident
 from tests.support.topics import Records, read_until
 
@@ -129,9 +126,11 @@ async def test_a_mixed_batch_ends_in_exactly_the_expected_topics_and_states(
     assert len(rejected) == 7, "each rejection once"
 
     # No central runs in this test: recorded requests go on to central and wait for it.
-    recorded_or_beyond = {RequestState.RECORDED, RequestState.SENT_FOR_ENROLLMENT, RequestState.AWAITING_CENTRAL}
+    recorded_or_beyond = frozenset(
+        {RequestState.RECORDED, RequestState.SENT_FOR_ENROLLMENT, RequestState.AWAITING_CENTRAL}
+    )
     expected = dict.fromkeys(good_ids, recorded_or_beyond)
-    expected |= dict.fromkeys(refused_ids, {RequestState.REJECTED})
+    expected |= dict.fromkeys(refused_ids, frozenset({RequestState.REJECTED}))
 
     def all_there(records: Records) -> bool:
         latest = latest_statuses(records)
@@ -160,20 +159,14 @@ async def test_ektp_status_shows_a_request_s_state_and_timeline(kafka: Settings,
     await read_until(
         kafka, REQUEST_STATUS.name, lambda rs: request_id in latest_statuses(rs), timeout=60,
     )
-    shown = ektp("status", request_id, "--json", settings=kafka)
+    shown = run_ektp("status", request_id, "--json", settings=kafka)
     assert shown.returncode == 0, shown.stderr
     status = RequestStatus.model_validate_json(shown.stdout)
     assert status.timeline[0].state == RequestState.RECORDED
     assert status.state == status.timeline[-1].state
-    human = ektp("status", request_id, settings=kafka)
+    human = run_ektp("status", request_id, settings=kafka)
     assert "RECORDED" in human.stdout
     assert status.explanation_id in human.stdout
     assert _nik(document) not in human.stdout + shown.stdout
-    assert ektp("status", "no-such-request", "--json", settings=kafka).returncode == 1
+    assert run_ektp("status", "no-such-request", "--json", settings=kafka).returncode == 1
 
-
-def ektp(*args: str, settings: Settings) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args], env=settings_env(settings), capture_output=True, text=True,
-        timeout=120, check=False,
-    )

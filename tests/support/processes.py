@@ -49,3 +49,11 @@ class Process:
         self.popen.kill()
         self.popen.wait(timeout=10)
         self._log.close()
+
+
+def run_ektp(*args: str, settings: Settings, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    """`ektp ARGS` run to its end with `settings`, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], env=settings_env(settings), capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
