@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from pipeline.cli import broker, central, config, enroll, generate, nik, pickup, schema, status, topics, worker
+from pipeline.cli import bench, broker, central, config, enroll, generate, nik, pickup, schema, status, topics, worker
 from pipeline.errors import EktpError
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.command("status")(status.status)
 app.command("pickup")(pickup.pickup)
 app.command("central-sim")(central.central_sim)
 app.add_typer(central.app, name="central")
+app.add_typer(bench.app, name="bench")
 
 
 def main() -> None:
