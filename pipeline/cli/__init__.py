@@ -7,7 +7,23 @@ import sys
 import typer
 from rich.console import Console
 
-from pipeline.cli import bench, broker, central, config, enroll, generate, nik, pickup, schema, status, topics, worker
+import pipeline.cli.station as station_cli
+from pipeline.cli import (
+    bench,
+    broker,
+    central,
+    config,
+    demo,
+    enroll,
+    generate,
+    nik,
+    pickup,
+    schema,
+    status,
+    topics,
+    up,
+    worker,
+)
 from pipeline.errors import EktpError
 
 app = typer.Typer(
@@ -22,7 +38,9 @@ app.add_typer(topics.app, name="topics")
 app.add_typer(config.app, name="config")
 app.add_typer(schema.app, name="schema")
 app.add_typer(nik.app, name="nik")
-app.command("demo")(broker.demo)
+app.command("demo")(demo.demo)
+app.command("up")(up.up)
+app.command("down")(up.down)
 app.add_typer(generate.app, name="generate")
 app.command("enroll")(enroll.enroll_file)
 app.command("worker")(worker.worker)
@@ -31,6 +49,7 @@ app.command("pickup")(pickup.pickup)
 app.command("central-sim")(central.central_sim)
 app.add_typer(central.app, name="central")
 app.add_typer(bench.app, name="bench")
+app.add_typer(station_cli.app, name="station")
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ import typer
 
 from pipeline.broker import BrokerLauncher
 from pipeline.cli.context import console, settings
-from pipeline.cli.topics import create_topics
 
 app = typer.Typer(help="The project's own single-node Kafka broker (KRaft), from Maven Central jars.",
                   no_args_is_help=True)
@@ -74,13 +73,3 @@ def logs(
     else:
         print(launcher.log_tail(lines))
 
-
-def demo() -> None:
-    """Run what exists of the pipeline so far: the broker and the topics, and say so."""
-    start()
-    create_topics()
-    console.print(
-        "\n[bold]ektp-pipeline is up so far as it is built[/]: the Kafka broker runs and every topic "
-        "of the design exists.\nThe stream processors, central-sim and the printing station come with "
-        "the next issues.\nStop the broker with `.venv/bin/ektp broker stop`."
-    )

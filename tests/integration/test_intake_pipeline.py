@@ -156,8 +156,12 @@ async def test_ektp_status_shows_a_request_s_state_and_timeline(kafka: Settings,
     document = fresh_resident(random.Random())
     await produce(kafka, [(_nik(document).encode(), encode(document))])
     request_id = document["request_id"]
+    # No central runs here: the request settles in AWAITING_CENTRAL, so both reads below see one state.
     await read_until(
-        kafka, REQUEST_STATUS.name, lambda rs: request_id in latest_statuses(rs), timeout=60,
+        kafka, REQUEST_STATUS.name,
+        lambda rs: latest_statuses(rs).get(request_id, None) is not None
+        and latest_statuses(rs)[request_id].state == RequestState.AWAITING_CENTRAL,
+        timeout=60,
     )
     shown = run_ektp("status", request_id, "--json", settings=kafka)
     assert shown.returncode == 0, shown.stderr

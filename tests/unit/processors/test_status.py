@@ -264,6 +264,13 @@ def ready() -> CardReadyForPickup:
     )
 
 
+def collected_update(outcome: str, reason: str | None = None) -> StatusUpdate:
+    """The update a pickup outcome gives, which for these outcomes is never None."""
+    result = update_from_collected(collected(outcome, reason))
+    assert result is not None
+    return result
+
+
 def collected(outcome: str, reason: str | None = None) -> CardCollected:
     """The pickup desk's outcome."""
     return CardCollected.model_validate(
@@ -339,17 +346,24 @@ def test_a_card_at_the_office_becomes_ready_for_pickup() -> None:
 
 def test_a_card_handed_over_becomes_collected() -> None:
     """A handed-over card means COLLECTED, without a note."""
-    result = update_from_collected(collected("collected"))
+    result = collected_update("collected")
     assert (result.state, result.note) == (S.COLLECTED, None)
 
 
 def test_a_refused_pickup_stays_ready_for_pickup_with_the_reason_as_a_note() -> None:
     """A refusal leaves the card waiting; the note says why."""
-    result = update_from_collected(collected("refused", "fingerprint mismatch"))
+    result = collected_update("refused", "fingerprint mismatch")
     assert result.state is S.READY_FOR_PICKUP
     assert result.note is not None
     assert "refused" in result.note
     assert "fingerprint mismatch" in result.note
+
+
+@pytest.mark.parametrize("reason_code", ["CARD_NOT_READY", "ALREADY_COLLECTED", "UNKNOWN_REQUEST"])
+def test_a_refusal_that_is_not_about_the_finger_leaves_the_status_alone(reason_code: str) -> None:
+    """Only a wrong finger is a note on a waiting card; other refusals change no request's status."""
+    refusal = collected("refused", "scripted").model_copy(update={"reason_code": reason_code})
+    assert update_from_collected(refusal) is None
 
 
 def test_every_update_carries_its_event_id() -> None:
@@ -544,7 +558,7 @@ def test_the_same_state_again_without_a_note_changes_nothing() -> None:
 
 def test_a_redelivered_note_event_is_recognised_after_a_later_one() -> None:
     """A refusal redelivered after a newer refusal is not added again."""
-    first = update_from_collected(collected("refused", "fingerprint mismatch"))
+    first = collected_update("refused", "fingerprint mismatch")
     second = dataclasses.replace(first, event_id="event-other", at=T0 + dt.timedelta(minutes=30))
     status = fold([first, second], status_in(S.READY_FOR_PICKUP))
     assert status is not None
@@ -554,7 +568,7 @@ def test_a_redelivered_note_event_is_recognised_after_a_later_one() -> None:
 def test_a_refused_pickup_appends_its_note_once_and_keeps_ready_for_pickup() -> None:
     """One refusal, delivered twice, is one timeline entry, and the card still waits."""
     waiting = advance_status(None, update_from_ready(ready()))
-    refusal = update_from_collected(collected("refused", "fingerprint mismatch"))
+    refusal = collected_update("refused", "fingerprint mismatch")
     once = advance_status(waiting, refusal)
     assert once is not None
     assert once.state is S.READY_FOR_PICKUP

@@ -1,0 +1,305 @@
+"""The station's work, driven by its journal and free of Kafka: take jobs in, verify, print, report.
+
+The runner (runner.py) feeds it records and restocks and gives it a way to publish; tests drive it the
+same way with fakes. Every step reads the journal, does one thing and writes the journal, so a station
+killed between any two lines resumes from the journal (recovery.py) and never prints a request twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from events.common import utc_now
+from events.printing import PrintRequested, StationInventory
+from pipeline.logs import bind_message_context, get_logger
+from pipeline.station.config import StationConfig
+from pipeline.station.crash import CrashPoint
+from pipeline.station.errors import JwksUnavailable
+from pipeline.station.journal import IncomingJob, JobRow, Journal, OutboxMessage
+from pipeline.station.metrics import StationMetrics
+from pipeline.station.queue import next_to_print
+from pipeline.station.recovery import Ownership, Resume, resume_action, settle_ownership
+from pipeline.station.render import card_path, card_png, write_card
+from pipeline.station.verify import Refused, Verdict
+from pipeline.topics import PRINT_COMPLETED
+
+log = get_logger(__name__)
+
+WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # Tanjung Pinang's time: the date of issue on the card
+
+Publish = Callable[[Sequence[OutboxMessage]], Awaitable[None]]
+
+
+class Verifier(Protocol):
+    """Tells whether a job's approval is central's (verify.ApprovalVerifier)."""
+
+    async def verify(self, job: PrintRequested) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A record of `ektp.print.requested` as the consumer read it."""
+
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class BatchTaken:
+    """What a batch of records came to: the claim its journaled jobs wait under, and how many were skipped."""
+
+    claim: str
+    journaled: int
+    skipped: int
+
+
+def decode_job(value: bytes | None) -> PrintRequested | None:
+    """The job in a record, or None when it is unreadable. A missing token is kept: verification refuses it."""
+    if value is None:
+        return None
+    try:
+        document = json.loads(value)
+        if isinstance(document, dict) and not document.get("approval_token"):
+            document["approval_token"] = ""  # refused below as a security alert, not dropped as unreadable
+        return PrintRequested.model_validate(document)
+    except (ValueError, ValidationError):
+        return None
+
+
+class PrintEngine:
+    """One station's print work over its journal."""
+
+    def __init__(
+        self, config: StationConfig, journal: Journal, verifier: Verifier, metrics: StationMetrics,
+        *, clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.config = config
+        self.journal = journal
+        self.verifier = verifier
+        self.metrics = metrics
+        self.crash = config.crash_hook
+        self.clock = clock
+
+    # -- intake
+
+    def claim_metadata(self, claim: str) -> str:
+        """The offset commit's metadata: says whose commit it was (recovery.settle_ownership)."""
+        return f"{self.config.station_id}/{claim}"
+
+    def is_ours(self, job: PrintRequested) -> bool:
+        """Jobs of our office meant for any of its stations, or for this one."""
+        return job.office_code == self.config.office_code and job.station_id in (None, self.config.station_id)
+
+    def take_in(self, records: Sequence[JobRecord]) -> BatchTaken:
+        """Journal this station's jobs of a batch under a new claim; count the rest as skipped."""
+        claim = uuid.uuid4().hex
+        incoming: list[IncomingJob] = []
+        skipped = 0
+        for record in records:
+            job = decode_job(record.value)
+            if job is None:
+                log.error("unreadable print job skipped", partition=record.partition, offset=record.offset)
+                self.metrics.skipped("unreadable")
+                skipped += 1
+            elif not self.is_ours(job):
+                self.metrics.skipped("other_office" if job.office_code != self.config.office_code else "other_station")
+                skipped += 1
+            else:
+                incoming.append(IncomingJob.of(job, record.partition, record.offset))
+        fresh = self.journal.accept(incoming, claim) if incoming else []
+        for item in incoming:
+            if item.job_key in fresh:
+                log.info("print job journaled", request_id=item.job.request_id, job_id=item.job.job_id,
+                         priority=item.job.priority)
+        return BatchTaken(claim, len(incoming), skipped)
+
+    def committed(self, claim: str) -> None:
+        """The offset commit of `claim` went through: its jobs are ours."""
+        self.crash.reached(CrashPoint.AFTER_COMMIT)
+        self.journal.mark_owned(claim)
+
+    def settle_unowned(self, committed: Mapping[int, tuple[int, str]]) -> list[tuple[int, int]]:
+        """Decide each unowned job from the group's committed (offset, metadata) by partition.
+
+        Returns the (partition, offset) of the jobs forgotten: the consumer reads them again if it holds the
+        partition.
+        """
+        owned: list[str] = []
+        forgotten: list[str] = []
+        positions: list[tuple[int, int]] = []
+        for row in self.journal.unowned():
+            offset, metadata = committed.get(row.source_partition, (None, None))
+            decision = settle_ownership(
+                job_offset=row.source_offset, claim_metadata=self.claim_metadata(row.claim),
+                committed_offset=offset, committed_metadata=metadata,
+            )
+            if decision is Ownership.OURS:
+                owned.append(row.job_key)
+                continue
+            forgotten.append(row.job_key)
+            positions.append((row.source_partition, row.source_offset))
+            if decision is Ownership.PASSED_BY_ANOTHER:
+                log.warning("job left to another station: its commit is not ours", request_id=row.request_id,
+                            job_id=row.job_id, committed_by=metadata)
+        self.journal.settle(owned, forgotten)
+        return positions
+
+    # -- stock
+
+    def start_stock(self, history: Sequence[StationInventory]) -> None:
+        """Set or bring the stock up to date from this station's inventory events (oldest first), then publish it.
+
+        A new journal takes the latest published stock (restocks before it are in it); an existing journal
+        applies the restocks it has not seen. Either way the corrected total goes out.
+        """
+        mine = [event for event in history if event.station_id == self.config.station_id]
+        if not self.journal.has_stock():
+            stock = mine[-1].blank_stock if mine else self.config.initial_blanks
+            self.journal.init_stock(stock, [str(event.event_id) for event in mine if event.reason == "restock"])
+        else:
+            for event in mine:
+                self.apply_inventory(event)
+        self.journal.publish_count()
+        self.observe()
+
+    def apply_inventory(self, event: StationInventory) -> bool:
+        """Apply a restock of this station once (its corrected total goes to the outbox); True when applied."""
+        if event.station_id != self.config.station_id or event.reason != "restock":
+            return False
+        if not self.journal.apply_restock(event):
+            return False
+        log.info("blanks restocked", change=event.change, blank_stock=self.journal.blank_stock(),
+                 restock_event_id=str(event.event_id))
+        self.observe()
+        return True
+
+    # -- the print work
+
+    async def step(self) -> bool:
+        """Do the next piece of work; False when there is none right now."""
+        printing = self.journal.printing()
+        if printing:
+            await self._finish_print(printing[0])
+            return True
+        received = self.journal.next_to_verify(time.time())
+        if received is not None:
+            await self._verify(received)
+            return True
+        return self._assign_blank()
+
+    def next_retry_in(self) -> float | None:
+        """Seconds until a deferred verification is due; None when none is waiting."""
+        due = self.journal.next_verification_due()
+        return None if due is None else max(due - time.time(), 0.0)
+
+    async def _verify(self, row: JobRow) -> None:
+        bind_message_context(station_id=self.config.station_id, request_id=row.request_id, job_id=row.job_id)
+        try:
+            verdict = await self.verifier.verify(row.job())
+        except JwksUnavailable as error:
+            log.warning("approval not verifiable now: central's keys unavailable; job waits", error=str(error))
+            self.journal.defer_verification(row.job_key, time.time() + self.config.verify_retry)
+            return
+        if isinstance(verdict, Refused):
+            self.journal.record_refused(row.job_key, verdict.reason.value, verdict.kid)
+            self.metrics.refused(verdict.reason.value)
+            log.critical("SECURITY ALERT forged approval", request_id=row.request_id, job_id=row.job_id,
+                         kid=verdict.kid, reason=verdict.reason.value, detail=verdict.detail,
+                         office_code=row.office_code)
+        else:
+            self.journal.record_verified(row.job_key, verdict.kid)
+            self.crash.reached(CrashPoint.AFTER_VERIFY)
+            log.info("approval verified", kid=verdict.kid)
+        self.observe()
+
+    def _assign_blank(self) -> bool:
+        queued = self.journal.queued()
+        if not queued:
+            return False
+        chosen = next_to_print(queued, self.journal.blank_stock())
+        if chosen is None:
+            noted = self.journal.mark_waiting()
+            for job_key in noted:
+                log.info("out of blanks: job waits", job_key=job_key)
+            self.observe()
+            return False  # nothing more to do until a restock
+        bind_message_context(station_id=self.config.station_id, request_id=chosen.request_id, job_key=chosen.job_key)
+        if self.journal.request_has_card(chosen.request_id, chosen.job_key):
+            self.journal.record_duplicate(chosen.job_key)
+            log.warning("second job for a request that already has a card: not printed")
+            return True
+        reserved = self.journal.reserve_blank(chosen.job_key)
+        if reserved is not None:
+            self.crash.reached(CrashPoint.AFTER_RESERVE)
+            log.info("blank reserved", card_serial=reserved.card_serial, blank_serial=reserved.blank_serial)
+        self.observe()
+        return True
+
+    async def _finish_print(self, row: JobRow) -> None:
+        assert row.card_serial is not None  # a job in `printing` has its serials
+        bind_message_context(station_id=self.config.station_id, request_id=row.request_id, job_id=row.job_id)
+        png = card_path(self.config.out_dir, row.card_serial)
+        if resume_action(row.state, owned=row.owned, png_exists=png.exists()) is Resume.COUNT_AS_PRINTED:
+            # Killed after the card came out and before the journal said so: it is printed, once.
+            printed_at = dt.datetime.fromtimestamp(png.stat().st_mtime, dt.UTC)
+            self.journal.record_printed(row.job_key, printed_at)
+            self.metrics.card_printed()
+            log.info("card found printed after a restart", card_serial=row.card_serial)
+            self.observe()
+            return
+        if self._misprinted(row):
+            self.journal.record_misprint(row.job_key)
+            self.metrics.misprint()
+            log.warning("misprint: blank spoiled", blank_serial=row.blank_serial)
+            self.observe()
+            return
+        printed_at = self.clock()
+        data = await asyncio.to_thread(
+            card_png, row.job().card, card_serial=row.card_serial, issued_on=printed_at.astimezone(WIB).date()
+        )
+        await asyncio.to_thread(
+            write_card, self.config.out_dir, row.card_serial, data,
+            halfway=lambda: self.crash.reached(CrashPoint.MID_RENDER),
+        )
+        self.crash.reached(CrashPoint.AFTER_PNG)
+        self.journal.record_printed(row.job_key, printed_at)
+        self.metrics.card_printed()
+        log.info("card printed", card_serial=row.card_serial, blank_serial=row.blank_serial)
+        self.observe()
+
+    def _misprinted(self, row: JobRow) -> bool:
+        if self.config.misprint_rate <= 0:
+            return False
+        # Seeded per job and attempt: the same run of misprints every time, a restart included.
+        chance = random.Random(f"{self.config.misprint_seed}/{row.job_key}/{row.misprints}").random()  # noqa: S311
+        return chance < self.config.misprint_rate
+
+    # -- reporting
+
+    async def flush_outbox(self, publish: Publish) -> int:
+        """Send what the journal owes Kafka, oldest first; each is marked sent only once acknowledged."""
+        sent = 0
+        while batch := self.journal.unsent():
+            await publish(batch)
+            for message in batch:
+                if message.topic == PRINT_COMPLETED.name:
+                    self.crash.reached(CrashPoint.AFTER_REPORT)
+                self.journal.mark_sent(message)
+            sent += len(batch)
+        if sent:
+            self.observe()
+        return sent
+
+    def observe(self) -> None:
+        self.metrics.observe_journal(self.journal.state_counts(), self.journal.blank_stock())
