@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     central_breaker_cooldown: float = Field(10.0, gt=0, description="Seconds the breaker stays open")
 
     worker_metrics_port: int = Field(8701, ge=0, description="Port of the worker's Prometheus /metrics (0: off)")
+    station_metrics_port: int = Field(
+        8710, ge=0, description="Port of the printing station's /metrics that `ektp up` starts (0: off)"
+    )
 
     # -- the other services (later steps)
     dashboard_port: int = Field(8700, description="Port of the operators' dashboard")
@@ -89,6 +92,14 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="`auto`: readable on a terminal, JSON otherwise"
     )
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as `EKTP_` variables, for a child process that must see exactly them."""
+        environment = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+            environment[f"EKTP_{name.upper()}"] = str(raw)
+        return environment
 
     @property
     def bootstrap_servers(self) -> str:

@@ -108,7 +108,10 @@ class Supervisor:
         """SIGTERM, wait, then SIGKILL; True when it was running."""
         pid = self.pid_of(name)
         (self.pids / f"{name}.json").unlink(missing_ok=True)
+        child = self._children.pop(name, None)
         if pid is None:
+            if child is not None:
+                child.wait()  # it exited on its own: reap it
             return False
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
@@ -116,7 +119,6 @@ class Supervisor:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             _wait_exit(pid, 10.0)
-        child = self._children.pop(name, None)
         if child is not None:
             child.wait()
         return True

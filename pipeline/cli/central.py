@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import typer
@@ -16,20 +14,11 @@ from pipeline.cli.context import console, settings
 from pipeline.config import Settings
 from pipeline.durations import parse_duration
 from pipeline.errors import EktpError
+from pipeline.system import central_sim_argv
 
 app = typer.Typer(help="The link to central: outages on demand, and its state.", no_args_is_help=True)
 
 MODES = ("down", "flaky", "slow", "hang", "clear")
-
-
-def central_sim_argv(current: Settings, *extra: str) -> list[str]:
-    """The command line that runs central_sim where the settings expect it."""
-    public, admin = urlsplit(current.central_url), urlsplit(current.central_admin_url)
-    return [
-        sys.executable, "-m", "central_sim", "--host", public.hostname or "127.0.0.1",
-        "--port", str(public.port or 8600), "--admin-port", str(admin.port or 8601),
-        "--data-dir", str(current.run_dir / "central"), *extra,
-    ]
 
 
 def central_sim(

@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import typer
 
 from pipeline.admin import ensure_topics
 from pipeline.broker import BrokerLauncher
-from pipeline.cli.central import central_sim_argv
 from pipeline.cli.context import console, settings
 from pipeline.config import Settings
-from pipeline.station.config import DEFAULT_METRICS_PORT as STATION_METRICS_PORT
-from pipeline.supervisor import Running, Service, Supervisor, http_ok
-
-# Stopped in the reverse order: producers of work first, the broker last.
-ORDER = ("central-sim", "worker", "station")
-
-
-def services(current: Settings, station: str) -> list[Service]:
-    """The pipeline's processes, beside the broker, in the order they start."""
-    ektp = [sys.executable, "-m", "pipeline"]
-    token = current.central_admin_token.get_secret_value()
-    return [
-        Service("central-sim", central_sim_argv(current), lambda: http_ok(current.central_admin_url + "/health"),
-                {"EKTP_CENTRAL_ADMIN_TOKEN": token}),
-        Service("worker", [*ektp, "worker"],
-                lambda: http_ok(f"http://127.0.0.1:{current.worker_metrics_port}/metrics")),
-        Service("station", [*ektp, "station", "run", "--station", station],
-                lambda: http_ok(f"http://127.0.0.1:{STATION_METRICS_PORT}/metrics")),
-    ]
+from pipeline.supervisor import Running, Supervisor
+from pipeline.system import ORDER, services
 
 
 def up(station: str = typer.Option("TPI-01", "--station", help="The printing station to start")) -> None:
@@ -41,7 +22,7 @@ def up(station: str = typer.Option("TPI-01", "--station", help="The printing sta
     asyncio.run(ensure_topics(current))
     started = asyncio.run(_start_all(current, station))
     addresses = {"central-sim": current.central_url, "worker": f"metrics :{current.worker_metrics_port}",
-                 "station": f"{station}, metrics :{STATION_METRICS_PORT}"}
+                 "station": f"{station}, metrics :{current.station_metrics_port}"}
     for running in started:
         how = "started" if running.started else "already running"
         console.print(f"{running.name:<12} {addresses[running.name]}  (pid {running.pid}, {how})")
@@ -50,7 +31,7 @@ def up(station: str = typer.Option("TPI-01", "--station", help="The printing sta
 
 async def _start_all(current: Settings, station: str) -> list[Running]:
     supervisor = Supervisor(current)
-    return [await supervisor.start(service) for service in services(current, station)]
+    return [await supervisor.start(service) for service in services(current, station=station)]
 
 
 def down() -> None:

@@ -34,7 +34,4 @@ def broker_settings(run_dir: Path, **overrides: Any) -> Settings:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment of a child process that should see exactly `settings`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("EKTP_")}
-    for name, value in settings.model_dump(exclude_none=True).items():
-        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        env[f"EKTP_{name.upper()}"] = str(raw)
-    return env
+    return env | settings.as_environment()

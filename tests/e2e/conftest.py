@@ -1,0 +1,40 @@
+"""The whole system as processes: the session's broker, and central-sim, worker and station on free ports."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from pipeline.admin import ensure_topics
+from pipeline.config import Settings
+from pipeline.supervisor import Supervisor
+from pipeline.system import ORDER, services
+from tests.support.env import free_port
+
+pytestmark = pytest.mark.e2e
+
+STATION = "TPI-E2E"
+
+
+@pytest.fixture(scope="package")
+def system(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings of a running system (as `ektp up` starts it); every process is stopped at the end."""
+    settings = kafka.model_copy(update={
+        "run_dir": tmp_path_factory.mktemp("system"),
+        "central_url": f"http://127.0.0.1:{free_port()}",
+        "central_admin_url": f"http://127.0.0.1:{free_port()}",
+        "worker_metrics_port": free_port(),
+        "station_metrics_port": free_port(),
+    })
+    asyncio.run(ensure_topics(settings))
+    supervisor = Supervisor(settings)
+    try:
+        for service in services(settings, station=STATION, central_flags=("--latency-ms", "5")):
+            asyncio.run(supervisor.start(service))
+        yield settings
+    finally:
+        for name in reversed(ORDER):
+            supervisor.stop(name)
+        assert supervisor.running() == []
