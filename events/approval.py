@@ -51,3 +51,5 @@ class DeadLetterHeader(StrEnum):
     ATTEMPTS = "ektp.dlt.attempts"
     FIRST_FAILURE_AT = "ektp.dlt.first-failure-at"
     LAST_FAILURE_AT = "ektp.dlt.last-failure-at"
+    REASON = "ektp.dlt.reason"
+    REPLAYED_AT = "ektp.dlt.replayed-at"

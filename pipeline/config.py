@@ -68,12 +68,18 @@ class Settings(BaseSettings):
     central_breaker_failures: int = Field(5, ge=1, description="Failures in a row that open the breaker")
     central_breaker_cooldown: float = Field(10.0, gt=0, description="Seconds the breaker stays open")
 
+    dlq_max_attempts: int = Field(5, ge=1, description="Tries before a dead-lettered record is parked")
+    dlq_auto_replay: bool = Field(True, description="Replay the dead-letter stream by itself once central is back")
+    dlq_replay_rate: float = Field(500.0, gt=0, description="Records per second an automatic replay sends")
+    dlq_check_interval: float = Field(5.0, gt=0, description="Seconds between the worker's looks at the link")
+    metrics_host: str = Field("127.0.0.1", description="Address the worker's and station's /metrics listen on")
     worker_metrics_port: int = Field(8701, ge=0, description="Port of the worker's Prometheus /metrics (0: off)")
     station_metrics_port: int = Field(
         8710, ge=0, description="Port of the printing station's /metrics that `ektp up` starts (0: off)"
     )
 
     # -- the other services (later steps)
+    dashboard_host: str = Field("127.0.0.1", description="Address the operators' dashboard listens on")
     dashboard_port: int = Field(8700, description="Port of the operators' dashboard")
 
     # -- identity and privacy

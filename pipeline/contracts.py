@@ -67,6 +67,11 @@ DEAD_LETTER_HEADER_MEANINGS: dict[DeadLetterHeader, str] = {
     DeadLetterHeader.ATTEMPTS: "How many times processing was tried, a decimal integer",
     DeadLetterHeader.FIRST_FAILURE_AT: "When it first failed, ISO 8601 with offset",
     DeadLetterHeader.LAST_FAILURE_AT: "When it last failed, ISO 8601 with offset",
+    DeadLetterHeader.REASON: (
+        "Why, as a short code: refused, timeout, server_error, rate_limited, bad_response, circuit_open, "
+        "diverted (held behind the citizen's earlier request), unreadable"
+    ),
+    DeadLetterHeader.REPLAYED_AT: "On a record sent back for another try: when it was replayed",
 }
 
 # The message key of each kind the registry names (`TopicSpec.key`); any other is described as text.

@@ -23,7 +23,7 @@ def run_worker(app: faust.App, settings: Settings) -> None:
     configure_logging(settings)
     outcomes = asyncio.run(ensure_topics(settings))
     log.info("topics ready", created=[o.name for o in outcomes if o.outcome == "created"])
-    serve_metrics(settings.worker_metrics_port)
+    serve_metrics(settings.worker_metrics_port, settings.metrics_host)
     # faust would replace the root logger's handlers; ours mask NIKs, so it must leave them alone.
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False)
     worker.execute_from_commandline()

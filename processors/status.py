@@ -309,6 +309,20 @@ def update_from_dead_lettered(record: EnrollmentRecorded, failed_at: dt.datetime
     )
 
 
+def update_from_parked(record: EnrollmentRecorded, parked_at: dt.datetime, attempts: int) -> StatusUpdate:
+    """The record failed its replays too often and waits for a person: PARKED."""
+    return StatusUpdate(
+        request_id=record.request_id,
+        state=S.PARKED,
+        at=parked_at,
+        event_id=f"{record.event_id}:parked:{attempts}",
+        office_code=record.office_code,
+        citizen_key=record.citizen_key,
+        nik_masked=record.nik_masked,
+        note=f"parked after {attempts} tries",
+    )
+
+
 def update_from_noted(event: StatusNoted) -> StatusUpdate:
     """A step's note of a state without a contract topic (SENT_FOR_ENROLLMENT, WAITING_FOR_BLANKS, ...)."""
     return StatusUpdate(

@@ -8,6 +8,7 @@
 | `dispatch_print_jobs` | `ektp.approval.decided` | `processors.print_dispatch.print_job_for` | `ektp.print.requested` |
 | `route_to_pickup` | `ektp.approval.decided`, `ektp.print.completed` | `processors.pickup.expected_pickup`, `card_arrived` | `ektp.internal.pickup-by-request` |
 | `hand_over_cards` | `ektp.internal.pickup-by-request`, `ektp.pickup.requested` | `processors.pickup.hand_over` | `ektp.pickup.ready`, `ektp.pickup.collected` |
+| `AutoReplay` (a task) | `ektp.approval.deadletter`, `ektp.request.status` | `processors.dead_letter` | `ektp.enrollment.recorded` |
 | `track_request_status` | every step topic (`agents/status.py`, `STATUS_ROUTES`) | `processors.status.advance_status` | `ektp.request.status` |
 
 Printing happens outside the worker, at the printing stations (`pipeline/station/`).
@@ -26,6 +27,8 @@ from pipeline.agents.pickup import register_pickup
 from pipeline.agents.status import create_status_table, register_status_tracker
 from pipeline.app import create_app
 from pipeline.config import Settings
+from pipeline.deadletter.auto import AutoReplay
+from pipeline.topics import ENROLLMENT_RECORDED
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -33,8 +36,19 @@ def build_app(settings: Settings) -> faust.App:
     app = create_app(settings)
     request_id_to_status = create_status_table(app, settings.topic_partitions)
     register_intake(app, settings, request_id_to_status)
-    register_approval(app, settings)
+    approver = register_approval(app, settings)
+    replay = AutoReplay(settings, approver.central.breaker, lambda: _owned_partitions(app))
+    app.task(replay.run)
     register_print_dispatch(app)
     register_pickup(app, settings)
     register_status_tracker(app, request_id_to_status)
     return app
+
+
+def _owned_partitions(app: faust.App) -> set[int]:
+    """The partitions of `ektp.enrollment.recorded` this worker processes (its dead-letter share)."""
+    try:
+        assignment = app.consumer.assignment()
+    except Exception:  # noqa: BLE001 (not started yet, or rebalancing: own nothing this round)
+        return set()
+    return {tp.partition for tp in assignment if tp.topic == ENROLLMENT_RECORDED.name}

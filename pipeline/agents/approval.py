@@ -1,8 +1,15 @@
 """The approval step's agents: recorded enrollments to central, central's decisions to the printers.
 
-Thin: the rules are in `processors/approval.py` and `processors/print_dispatch.py`. Throughput comes from
-batches (`take_events`) and concurrent calls inside one agent (concurrency stays 1: faust-streaming #606);
-one citizen's records in a batch go to central one after the other, so central sees them in order.
+Thin: the rules are in `processors/approval.py`, `processors/dead_letter.py` and
+`processors/print_dispatch.py`. Throughput comes from batches (`take_events`) and concurrent calls inside
+one agent (concurrency stays 1: faust-streaming #606); one citizen's records in a batch go one after the
+other, so central sees them in order.
+
+A record central cannot take now (refused, timeout, 5xx, 429, open breaker) is written to
+`ektp.approval.deadletter` unchanged, with the failure in its headers; while a citizen has a record
+waiting there, their later records are diverted behind it; a record that failed `dlq_max_attempts` times
+is parked in `ektp.approval.parked`. Replays (`pipeline/deadletter/`) send records back to
+`ektp.enrollment.recorded`, and a request central already decided is never asked again.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.types import TableT
 
-from events.approval import ApprovalDecided
+from events.approval import ApprovalDecided, DeadLetterHeader
 from events.enrollment import EnrollmentRecorded
 from pipeline import metrics
-from pipeline.agents.deadletter import failure_headers
+from pipeline.agents.deadletter import failure_headers, header_text
 from pipeline.agents.kafka_io import encode, raw_topic
 from pipeline.central import CentralClient, CentralRejected, CentralUnavailable
 from pipeline.config import Settings
@@ -26,33 +34,53 @@ from pipeline.logs import bind_message_context, get_logger
 from pipeline.topics import (
     APPROVAL_DEADLETTER,
     APPROVAL_DECIDED,
+    APPROVAL_PARKED,
     ENROLLMENT_RECORDED,
     PRINT_REQUESTED,
     STATUS_NOTES,
 )
 from processors.approval import decided, enrollment_for_central, refused_by_central, sent_for_enrollment
+from processors.dead_letter import (
+    Route,
+    route_for,
+    should_park,
+    waiting_after_decision,
+    waiting_after_failure,
+)
 from processors.print_dispatch import print_job_for
 
 log = get_logger(__name__)
+DECIDED_KEPT = 20  # request ids of a citizen remembered as decided: a person asks for few cards in a life
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@dataclass(frozen=True)
-class Unreachable:
-    """Central could not be reached for this record: it goes to the dead-letter stream."""
+class DivertedBehindEarlierRequest(Exception):
+    """The citizen has an earlier record waiting for central: this one waits behind it."""
 
-    failure: CentralUnavailable
+
+@dataclass(frozen=True)
+class Failed:
+    """Not decided now: to the dead-letter stream (or parked), with why."""
+
+    error: BaseException
+    reason: str
     at: dt.datetime
+    counts_as_attempt: bool = True
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Central already decided this request (a replay or a redelivery): nothing to publish."""
+
+
+Outcome = ApprovalDecided | Failed | Skipped
 
 
 class Approver:
-    """Central's decision for each recorded enrollment, published to `ektp.approval.decided`.
-
-    A record central cannot take now (refused, timeout, 5xx, 429, open breaker) is written to
-    `ektp.approval.deadletter` unchanged, with the failure in its headers, and waits there for a replay.
-    """
+    """Central's decision for each recorded enrollment, or a safe wait in the dead-letter stream."""
 
     def __init__(self, app: faust.App, settings: Settings) -> None:
         self.app = app
@@ -62,53 +90,64 @@ class Approver:
         self.decided_topic = raw_topic(app, APPROVAL_DECIDED)
         self.notes_topic = raw_topic(app, STATUS_NOTES)
         self.deadletter_topic = raw_topic(app, APPROVAL_DEADLETTER)
+        self.parked_topic = raw_topic(app, APPROVAL_PARKED)
+        # Keyed by the citizen key's bytes and placed by the producer's partitioner, so an entry lives in
+        # the partition of the citizen's records even when written while a whole batch is processed.
+        self.citizen_approvals: TableT[bytes, Any] = app.Table(
+            "citizen_key_to_approvals", default=None, partitions=settings.topic_partitions,
+            schema=faust.Schema(key_serializer="raw", value_serializer="json"), use_partitioner=True,
+            help="Per citizen: request ids waiting for central (oldest first) and the last ones decided",
+        )
 
     async def approve(self, events: list[Any]) -> None:
-        """One batch: note SENT_FOR_ENROLLMENT, ask central (concurrently across citizens), publish.
+        """One batch: ask central (concurrently across citizens, in order within one), publish the outcomes.
 
         Never raises: `take_events` acks the whole batch when its body ends, however it ends.
         """
         readable = [(event, record) for event in events if (record := await self._read(event)) is not None]
-        for _event, record in readable:
-            note = sent_for_enrollment(record, now())
-            await self.notes_topic.send(key=record.citizen_key.encode(), value=encode(note))
         by_citizen: dict[str, list[tuple[Any, EnrollmentRecorded]]] = defaultdict(list)
         for event, record in readable:
             by_citizen[record.citizen_key].append((event, record))
-        groups = await asyncio.gather(*(self._decide_in_order(group) for group in by_citizen.values()))
+        groups = await asyncio.gather(*(self._approve_in_order(group) for group in by_citizen.values()))
         for event, record, outcome in (item for group in groups for item in group):
             bind_message_context(request_id=record.request_id)
-            if isinstance(outcome, Unreachable):
-                await self._dead_letter(event, outcome.failure, outcome.at)
-                continue
-            await self.decided_topic.send(key=outcome.citizen_key.encode(), value=encode(outcome))
-            log.info("central decided", decision=outcome.decision.value)
-            metrics.CENTRAL_DECISIONS.labels(outcome.decision.value).inc()
+            await self._publish(event, record, outcome)
 
-    async def _read(self, event: Any) -> EnrollmentRecorded | None:
-        try:
-            return EnrollmentRecorded.model_validate_json(event.value)
-        except ValueError as error:  # never dropped: kept, with why, for an operator
-            log.exception("unreadable recorded enrollment; dead-lettered")
-            await self._dead_letter(event, error, now())
-            return None
-
-    async def _dead_letter(self, event: Any, error: BaseException, at: dt.datetime) -> None:
-        headers = failure_headers(original=event, consumer_group=self.app.conf.id, stage="approval", error=error,
-                                  attempts=1, first_failure_at=at, last_failure_at=at)
-        await self.deadletter_topic.send(key=event.key, value=event.value, headers=headers)
-        log.warning("central unreachable; record dead-lettered, it waits for a replay", error=str(error)[:200])
-
-    async def _decide_in_order(
+    async def _approve_in_order(
         self, group: list[tuple[Any, EnrollmentRecorded]]
-    ) -> list[tuple[Any, EnrollmentRecorded, ApprovalDecided | Unreachable]]:
-        outcomes = []
+    ) -> list[tuple[Any, EnrollmentRecorded, Outcome]]:
+        outcomes: list[tuple[Any, EnrollmentRecorded, Outcome]] = []
         for event, record in group:
-            outcome = await self._decide(record)
-            outcomes.append((event, record, outcome))
+            outcomes.append((event, record, await self._approve_one(event, record)))
         return outcomes
 
-    async def _decide(self, record: EnrollmentRecorded) -> ApprovalDecided | Unreachable:
+    async def _approve_one(self, event: Any, record: EnrollmentRecorded) -> Outcome:
+        key = record.citizen_key.encode()
+        memory = self.citizen_approvals.get(key) or {"waiting": [], "decided": []}
+        waiting, decided_ids = tuple(memory["waiting"]), list(memory["decided"])
+        route = route_for(record.request_id, waiting=waiting, decided=record.request_id in decided_ids)
+        outcome: Outcome
+        if route == Route.ALREADY_DECIDED:
+            outcome = Skipped()
+        elif route == Route.DIVERT:
+            error = DivertedBehindEarlierRequest(f"waits behind the citizen's earlier request {waiting[0]}")
+            outcome = Failed(error, "diverted", now(), counts_as_attempt=False)
+            waiting = waiting_after_failure(waiting, record.request_id)
+        else:
+            note = sent_for_enrollment(record, now())
+            await self.notes_topic.send(key=key, value=encode(note))
+            outcome = await self._decide(record)
+            if isinstance(outcome, ApprovalDecided):
+                waiting = waiting_after_decision(waiting, record.request_id)
+                decided_ids = [*decided_ids, record.request_id][-DECIDED_KEPT:]
+            elif self._parks(event, outcome):
+                waiting = waiting_after_decision(waiting, record.request_id)  # a person takes it out of line
+            else:
+                waiting = waiting_after_failure(waiting, record.request_id)
+        self.citizen_approvals[key] = {"waiting": list(waiting), "decided": decided_ids}
+        return outcome
+
+    async def _decide(self, record: EnrollmentRecorded) -> ApprovalDecided | Failed:
         """Central's decision on one record, or why central could not be reached; never raises."""
         try:
             answer = await self.central.enroll(enrollment_for_central(record))
@@ -118,12 +157,57 @@ class Approver:
             return refused_by_central(record, refusal.status, refusal.code, refusal.detail, now())
         except CentralUnavailable as failure:
             metrics.CENTRAL_FAILURES.labels(failure.reason).inc()
-            return Unreachable(failure, now())
+            # An open breaker never reached central: it is no try of the record's own.
+            return Failed(failure, failure.reason, now(), counts_as_attempt=failure.reason != "circuit_open")
         except Exception as error:  # a bug must not ack the batch without an outcome: dead-letter it
             log.exception("unexpected error calling central")
-            return Unreachable(CentralUnavailable("bad_response", f"{type(error).__name__}: {error}"), now())
+            return Failed(error, "bad_response", now())
         return decided(record, decision=answer.decision, reason=answer.reason, decided_at=answer.decided_at,
                        token=answer.token, now=now())
+
+    def _attempts(self, event: Any, failure: Failed) -> int:
+        before = int(header_text(event, DeadLetterHeader.ATTEMPTS) or 0)
+        return before + 1 if failure.counts_as_attempt else before
+
+    def _parks(self, event: Any, failure: Failed) -> bool:
+        return should_park(self._attempts(event, failure), self.settings.dlq_max_attempts)
+
+    async def _publish(self, event: Any, record: EnrollmentRecorded, outcome: Outcome) -> None:
+        if isinstance(outcome, Skipped):
+            log.info("already decided; replay or redelivery ignored")
+            metrics.DLQ_SKIPPED.inc()
+        elif isinstance(outcome, Failed):
+            await self._dead_letter(event, outcome)
+        else:
+            await self.decided_topic.send(key=outcome.citizen_key.encode(), value=encode(outcome))
+            log.info("central decided", decision=outcome.decision.value)
+            metrics.CENTRAL_DECISIONS.labels(outcome.decision.value).inc()
+
+    async def _read(self, event: Any) -> EnrollmentRecorded | None:
+        try:
+            return EnrollmentRecorded.model_validate_json(event.value)
+        except ValueError as error:  # never dropped: kept, with why, for an operator
+            log.exception("unreadable recorded enrollment; dead-lettered")
+            await self._dead_letter(event, Failed(error, "unreadable", now()))
+            return None
+
+    async def _dead_letter(self, event: Any, failure: Failed) -> None:
+        attempts = self._attempts(event, failure)
+        first = header_text(event, DeadLetterHeader.FIRST_FAILURE_AT)
+        headers = failure_headers(
+            original=event, consumer_group=self.app.conf.id, stage="approval", error=failure.error,
+            reason=failure.reason, attempts=attempts,
+            first_failure_at=dt.datetime.fromisoformat(first) if first else failure.at, last_failure_at=failure.at,
+        )
+        parked = failure.reason != "unreadable" and should_park(attempts, self.settings.dlq_max_attempts)
+        topic = self.parked_topic if parked else self.deadletter_topic
+        await topic.send(key=event.key, value=event.value, headers=headers)
+        if parked:
+            log.warning("record parked after repeated failures; a person must look at it", attempts=attempts)
+            metrics.DLQ_PARKED_TOTAL.inc()
+        else:
+            log.warning("record dead-lettered; it waits for a replay", reason=failure.reason, attempts=attempts)
+            metrics.DLQ_DEAD_LETTERED.labels(failure.reason).inc()
 
 
 def register_approval(app: faust.App, settings: Settings) -> Approver:

@@ -20,11 +20,13 @@ from events.pickup import CardCollected, CardReadyForPickup
 from events.printing import CardPrinted, PrintRequested
 from events.status import RequestStatus, StatusNoted
 from pipeline import metrics
+from pipeline.agents.deadletter import header_text
 from pipeline.agents.kafka_io import encode, position, raw_topic
 from pipeline.logs import bind_message_context, get_logger
 from pipeline.topics import (
     APPROVAL_DEADLETTER,
     APPROVAL_DECIDED,
+    APPROVAL_PARKED,
     ENROLLMENT_RECORDED,
     ENROLLMENT_REJECTED,
     PICKUP_COLLECTED,
@@ -43,6 +45,7 @@ from processors.status import (
     update_from_dead_lettered,
     update_from_decided,
     update_from_noted,
+    update_from_parked,
     update_from_print_requested,
     update_from_ready,
     update_from_recorded,
@@ -62,12 +65,20 @@ def _route(model: type[Event], to_update: Callable[[Event], StatusUpdate | None]
     return lambda event: to_update(model.model_validate_json(event.value))
 
 
+def _failed_at(event: Any) -> dt.datetime:
+    raw_time = header_text(event, DeadLetterHeader.LAST_FAILURE_AT)
+    return dt.datetime.fromisoformat(raw_time) if raw_time else dt.datetime.now(dt.UTC)
+
+
 def _dead_lettered(event: Any) -> StatusUpdate | None:
     """A dead-lettered record: the original record unchanged, the failure's time in its headers."""
-    headers = dict(event.message.headers or ())
-    raw_time = headers.get(DeadLetterHeader.LAST_FAILURE_AT.value)
-    failed_at = dt.datetime.fromisoformat(raw_time.decode()) if raw_time else dt.datetime.now(dt.UTC)
-    return update_from_dead_lettered(EnrollmentRecorded.model_validate_json(event.value), failed_at)
+    return update_from_dead_lettered(EnrollmentRecorded.model_validate_json(event.value), _failed_at(event))
+
+
+def _parked(event: Any) -> StatusUpdate | None:
+    """A parked record: as dead-lettered, with the tries it took."""
+    attempts = int(header_text(event, DeadLetterHeader.ATTEMPTS) or 0)
+    return update_from_parked(EnrollmentRecorded.model_validate_json(event.value), _failed_at(event), attempts)
 
 
 # Which topic tells the tracker what: one line per step topic.
@@ -76,6 +87,7 @@ STATUS_ROUTES: dict[TopicSpec, Decoder] = {
     ENROLLMENT_REJECTED: _route(EnrollmentRejected, update_from_rejected),
     APPROVAL_DECIDED: _route(ApprovalDecided, update_from_decided),
     APPROVAL_DEADLETTER: _dead_lettered,
+    APPROVAL_PARKED: _parked,
     PRINT_REQUESTED: _route(PrintRequested, update_from_print_requested),
     PRINT_COMPLETED: _route(CardPrinted, update_from_card_printed),
     PICKUP_READY: _route(CardReadyForPickup, update_from_ready),

@@ -83,7 +83,9 @@ class CentralClient:
                 timeout=aiohttp.ClientTimeout(
                     total=self.settings.central_timeout, connect=self.settings.central_connect_timeout
                 ),
-                connector=aiohttp.TCPConnector(limit=self.settings.central_concurrency),
+                # A fresh connection per call: a connection left over from an outage (central closed or held
+                # it) can never swallow a later call. On loopback and a private line that costs little.
+                connector=aiohttp.TCPConnector(limit=self.settings.central_concurrency, force_close=True),
                 raise_for_status=False,
             )
 
@@ -104,12 +106,17 @@ class CentralClient:
     async def _call(self, path: str, payload: Any) -> Any:
         """POST with retries; returns the parsed JSON of a 2xx answer."""
         attempts = self.settings.central_max_attempts
+        last: _Transient | None = None
         for attempt in range(1, attempts + 1):
             if not self.breaker.allow():
+                if last is not None:  # this call did reach central and failed: that failure is its answer
+                    raise CentralUnavailable(last.reason, last.detail, attempts=attempt - 1, status=last.status,
+                                             retry_after=last.retry_after)
                 raise CircuitOpen(self.breaker.retry_in())
             try:
                 body = await self._post_once(path, payload)
             except _Transient as failure:
+                last = failure
                 if failure.reason != "rate_limited":  # a busy central is a healthy one: not the breaker's business
                     self.breaker.record_failure(failure.reason)
                 else:

@@ -14,6 +14,7 @@ from pipeline.cli import (
     central,
     config,
     demo,
+    dlq,
     enroll,
     generate,
     nik,
@@ -49,6 +50,7 @@ app.command("pickup")(pickup.pickup)
 app.command("central-sim")(central.central_sim)
 app.add_typer(central.app, name="central")
 app.add_typer(bench.app, name="bench")
+app.add_typer(dlq.app, name="dlq")
 app.add_typer(station_cli.app, name="station")
 
 

@@ -64,6 +64,7 @@ class StationConfig:
         return cls(
             station_id=station_id, office_code=office_code, bootstrap_servers=settings.bootstrap_servers,
             central_url=settings.central_url, station_dir=station_dir, out_dir=out_dir or station_dir / "cards",
+            metrics_host=settings.metrics_host,
         )
 
     @property

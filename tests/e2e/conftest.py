@@ -27,6 +27,14 @@ def system(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "central_admin_url": f"http://127.0.0.1:{free_port()}",
         "worker_metrics_port": free_port(),
         "station_metrics_port": free_port(),
+        # A link that gives up fast and a worker that looks at it often, so outages play out in seconds.
+        "central_timeout": 1.0,
+        "central_connect_timeout": 0.5,
+        "central_max_attempts": 2,
+        "central_backoff_base": 0.05,
+        "central_breaker_cooldown": 2.0,
+        "dlq_check_interval": 1.0,
+        "dlq_max_attempts": 3,
     })
     asyncio.run(ensure_topics(settings))
     supervisor = Supervisor(settings)

@@ -1,16 +1,30 @@
-"""docker-compose.yml describes a working system; no Docker engine runs here, so its structure is checked."""
+"""docker-compose.yml, the Dockerfile and deploy/ describe a working system; no Docker engine runs here, so their
+structure is checked: services, ports, settings, metrics scraped, and the Grafana dashboard's queries."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+import re
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 import yaml
 
-from pipeline.config import Settings
+from central_sim.config import CentralSettings
+from pipeline.config import DEV_ADMIN_TOKEN, DEV_CITIZEN_KEY_SECRET, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+PIPELINE_IMAGE = "ektp-pipeline:local"
+DASHBOARD_JSON = ROOT / "deploy" / "grafana" / "dashboards" / "ektp-pipeline.json"
+
+METRIC_SOURCES = ("pipeline/metrics.py", "pipeline/station/metrics.py", "central_sim/metrics.py")
+METRIC_DECLARATION = re.compile(r"\b(Counter|Gauge|Histogram|Summary|Enum|Info)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"")
+METRIC_IN_QUERY = re.compile(r"\b(?:ektp|central_sim)_[a-z0-9_]+\b")
+DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+RESTARTING = {"always", "unless-stopped", "on-failure"}
+# The broker's and kafka-ui's host ports predate this file and are pinned by the tests above them.
+PUBLISHED_ON_EVERY_INTERFACE = {"kafka", "kafka-ui"}
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +33,129 @@ def compose() -> dict[str, Any]:
     return loaded
 
 
+@pytest.fixture(scope="module")
+def prometheus_config() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def grafana_dashboard() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(DASHBOARD_JSON.read_text())
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def provisioned_datasource() -> dict[str, Any]:
+    folder = ROOT / "deploy" / "grafana" / "provisioning" / "datasources"
+    datasources = [
+        source for path in sorted(folder.glob("*.yml")) for source in yaml.safe_load(path.read_text())["datasources"]
+    ]
+    assert len(datasources) == 1, datasources
+    found: dict[str, Any] = datasources[0]
+    return found
+
+
 def env_of(service: dict[str, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in (service.get("environment") or {}).items()}
+
+
+def runs_central_sim(service: dict[str, Any]) -> bool:
+    return "central_sim" in (service.get("entrypoint") or [])
+
+
+def option_of(service: dict[str, Any], option: str) -> str:
+    command: list[str] = service["command"]
+    return command[command.index(option) + 1]
+
+
+def published(service: dict[str, Any]) -> dict[int, tuple[str, int]]:
+    """Container port -> (host address, host port) of each `ports` entry."""
+    mapping = {}
+    for entry in service.get("ports") or []:
+        *host, container = str(entry).split(":")
+        address, host_port = (host[0], host[1]) if len(host) == 2 else ("0.0.0.0", host[0])
+        mapping[int(container)] = (address, int(host_port))
+    return mapping
+
+
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> source (a named volume, or a path relative to the repository) of each mount."""
+    found = {}
+    for entry in service.get("volumes") or []:
+        source, target, *_mode = str(entry).split(":")
+        found[target] = source
+    return found
+
+
+def is_bind(source: str) -> bool:
+    return source.startswith(("./", "/"))
+
+
+def host_path(service: dict[str, Any], container_path: str) -> Path:
+    """The repository path a bind mount shows at `container_path` (or under it)."""
+    wanted = PurePosixPath(container_path)
+    for target, source in mounts(service).items():
+        if is_bind(source) and (wanted == PurePosixPath(target) or PurePosixPath(target) in wanted.parents):
+            return ROOT / source / wanted.relative_to(target)
+    raise AssertionError(f"{container_path} is not bind-mounted from the repository")
+
+
+def volume_holding(service: dict[str, Any], container_path: str) -> str | None:
+    """The named volume that holds `container_path`, if any."""
+    wanted = PurePosixPath(container_path)
+    for target, source in mounts(service).items():
+        if not is_bind(source) and (wanted == PurePosixPath(target) or PurePosixPath(target) in wanted.parents):
+            return source
+    return None
+
+
+def metrics_ports(compose: dict[str, Any]) -> dict[str, int]:
+    """Each service that serves Prometheus /metrics, and the port compose tells it to serve it on."""
+    services = compose["services"]
+    return {
+        "worker": int(env_of(services["worker"])["EKTP_WORKER_METRICS_PORT"]),
+        "station": int(option_of(services["station"], "--metrics-port")),
+        "central-sim": int(env_of(services["central-sim"])["EKTP_CENTRAL_ADMIN_PORT"]),
+    }
+
+
+def exposed_series(kind: str, name: str) -> set[str]:
+    """The series names Prometheus sees for one declared metric (counters end in `_total`)."""
+    if kind == "Counter":
+        return {name.removesuffix("_total") + "_total"}
+    if kind == "Histogram":
+        return {f"{name}{suffix}" for suffix in ("_bucket", "_sum", "_count")}
+    if kind == "Summary":
+        return {name, f"{name}_sum", f"{name}_count"}
+    if kind == "Info":
+        return {f"{name}_info"}
+    return {name}
+
+
+def declared_metrics(source: str) -> list[set[str]]:
+    """The series names of each metric declared in `source`, a file of the repository."""
+    return [exposed_series(kind, name) for kind, name in METRIC_DECLARATION.findall((ROOT / source).read_text())]
+
+
+def exported_metric_names() -> set[str]:
+    """Every series name the code's metrics expose."""
+    return {name for source in METRIC_SOURCES for series in declared_metrics(source) for name in series}
+
+
+def dashboard_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """The panels that draw something (rows only group them), collapsed rows included."""
+    panels: list[dict[str, Any]] = []
+    for panel in dashboard["panels"]:
+        if panel["type"] == "row":
+            panels.extend(panel.get("panels") or [])
+        else:
+            panels.append(panel)
+    return panels
+
+
+def queries(dashboard: dict[str, Any]) -> list[str]:
+    return [target["expr"] for panel in dashboard_panels(dashboard) for target in panel["targets"]]
 
 
 def test_kafka_is_apache_kafka_4_1_in_kraft_mode(compose: dict[str, Any]) -> None:
@@ -42,14 +177,15 @@ def test_containers_and_host_reach_kafka_through_advertised_listeners(compose: d
         listener.split("://", 1)[1] for listener in kafka_env["KAFKA_ADVERTISED_LISTENERS"].split(",")
     }
     assert "localhost:9092" in advertised
-    bootstraps = [
-        env_of(service).get("EKTP_KAFKA_BOOTSTRAP")
-        or env_of(service).get("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS")
+    bootstraps = {
+        name: env_of(service).get("EKTP_KAFKA_BOOTSTRAP") or env_of(service).get("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS")
         for name, service in compose["services"].items()
         if name != "kafka"
-    ]
-    assert bootstraps
-    assert all(bootstrap in advertised for bootstrap in bootstraps), bootstraps
+    }
+    # central-sim, Prometheus and Grafana never talk to Kafka; every other service must.
+    clients = {name: bootstrap for name, bootstrap in bootstraps.items() if bootstrap}
+    assert {"kafka-ui", "topics", "worker", "station", "dashboard"} <= clients.keys()
+    assert all(bootstrap in advertised for bootstrap in clients.values()), clients
 
 
 def test_kafka_ui_browses_the_broker(compose: dict[str, Any]) -> None:
@@ -74,15 +210,285 @@ def test_pipeline_services_are_built_from_the_one_dockerfile(compose: dict[str, 
 
 
 def test_every_ektp_variable_in_compose_is_a_real_setting(compose: dict[str, Any]) -> None:
-    """A misspelt `EKTP_` variable would be silently ignored; each one must name a setting."""
-    known = {f"EKTP_{name.upper()}" for name in Settings.model_fields}
-    used = {
-        key for service in compose["services"].values() for key in env_of(service) if key.startswith("EKTP_")
-    }
-    assert used
-    assert used <= known, used - known
+    """A misspelt `EKTP_` variable would be silently ignored; each names a field of the settings its process reads."""
+    # central-sim reads only its own settings (`central_sim.config`); every other process the pipeline's.
+    pipeline_known = {f"EKTP_{name.upper()}" for name in Settings.model_fields}
+    central_known = {f"EKTP_CENTRAL_{name.upper()}" for name in CentralSettings.model_fields}
+    checked = 0
+    for name, service in compose["services"].items():
+        used = {key for key in env_of(service) if key.startswith("EKTP_")}
+        known = central_known if runs_central_sim(service) else pipeline_known
+        assert used <= known, (name, used - known)
+        checked += len(used)
+    assert checked
+    assert any(runs_central_sim(service) for service in compose["services"].values())
 
 
 def test_topics_service_creates_the_registry(compose: dict[str, Any]) -> None:
     """The one-shot `topics` service runs `ektp topics create` before any pipeline process needs them."""
     assert compose["services"]["topics"]["command"] == ["topics", "create"]
+
+
+def test_the_whole_system_is_in_compose(compose: dict[str, Any]) -> None:
+    """Broker, kafka-ui, topics, central-sim, worker, station, dashboard, Prometheus and Grafana are all services."""
+    assert set(compose["services"]) == {
+        "kafka", "kafka-ui", "topics", "central-sim", "worker", "station", "dashboard", "prometheus", "grafana",
+    }
+
+
+def test_pipeline_services_share_one_image_and_others_pin_a_version(compose: dict[str, Any]) -> None:
+    """Services built from the Dockerfile share one image name; every pulled image names an exact version."""
+    for name, service in compose["services"].items():
+        if "build" in service:
+            assert service["image"] == PIPELINE_IMAGE, name
+        else:
+            repository, _, tag = service["image"].rpartition(":")
+            assert repository, name
+            assert tag not in {"", "latest"}, name
+            assert re.search(r"\d", tag), name
+
+
+def test_each_process_runs_its_command(compose: dict[str, Any]) -> None:
+    """worker, station TPI-01 and dashboard run their `ektp` command; central-sim runs `python -m central_sim`."""
+    services = compose["services"]
+    assert services["worker"]["command"] == ["worker"]
+    assert services["station"]["command"][:2] == ["station", "run"]
+    assert option_of(services["station"], "--station") == "TPI-01"
+    assert services["dashboard"]["command"] == ["dashboard"]
+    assert services["central-sim"]["entrypoint"] == ["python", "-m", "central_sim"]
+
+
+def test_listeners_answer_other_containers(compose: dict[str, Any]) -> None:
+    """Inside a container every HTTP listener binds 0.0.0.0, or Prometheus and published ports could not reach it."""
+    services = compose["services"]
+    assert env_of(services["central-sim"])["EKTP_CENTRAL_HOST"] == "0.0.0.0"
+    for name in ("worker", "station"):
+        assert env_of(services[name])["EKTP_METRICS_HOST"] == "0.0.0.0", name
+    assert env_of(services["dashboard"])["EKTP_DASHBOARD_HOST"] == "0.0.0.0"
+
+
+def test_published_ports_are_the_ports_the_processes_listen_on(compose: dict[str, Any]) -> None:
+    """Each container port compose publishes is the one the process is configured with, reachable from the host."""
+    services = compose["services"]
+    central = env_of(services["central-sim"])
+    listening = {
+        "central-sim": {int(central["EKTP_CENTRAL_PORT"]), int(central["EKTP_CENTRAL_ADMIN_PORT"])},
+        "worker": {int(env_of(services["worker"])["EKTP_WORKER_METRICS_PORT"])},
+        "station": {int(option_of(services["station"], "--metrics-port"))},
+        "dashboard": {int(env_of(services["dashboard"])["EKTP_DASHBOARD_PORT"])},
+        "prometheus": {9090},
+        "grafana": {3000},
+    }
+    for name, ports in listening.items():
+        assert set(published(services[name])) == ports, name
+    assert listening["dashboard"] == {8700}
+    host_ports = [host_port for service in services.values() for _address, host_port in published(service).values()]
+    assert len(host_ports) == len(set(host_ports)), host_ports
+
+
+def test_new_host_ports_bind_only_the_loopback(compose: dict[str, Any]) -> None:
+    """Published ports of the pipeline, Prometheus and Grafana are on 127.0.0.1: nothing personal leaves the host."""
+    for name, service in compose["services"].items():
+        if name in PUBLISHED_ON_EVERY_INTERFACE:
+            continue
+        for container_port, (address, _host_port) in published(service).items():
+            assert address == "127.0.0.1", (name, container_port)
+
+
+def test_dependencies_name_services_with_valid_conditions(compose: dict[str, Any]) -> None:
+    """Each `depends_on` names a service, with a condition that service can meet."""
+    services = compose["services"]
+    for name, service in services.items():
+        for needed, spec in (service.get("depends_on") or {}).items():
+            assert needed in services, (name, needed)
+            condition = spec["condition"]
+            assert condition in DEPENDENCY_CONDITIONS, (name, needed, condition)
+            if condition == "service_healthy":
+                assert "healthcheck" in services[needed], (name, needed)
+            if condition == "service_completed_successfully":
+                assert services[needed].get("restart") == "no", (name, needed)
+
+
+def test_processes_start_after_what_they_need(compose: dict[str, Any]) -> None:
+    """worker and station wait for the topics and central-sim; the dashboard for the worker; Grafana for Prometheus."""
+    services = compose["services"]
+    for name in ("worker", "station"):
+        needs = services[name]["depends_on"]
+        assert needs["topics"]["condition"] == "service_completed_successfully", name
+        assert needs["central-sim"]["condition"] == "service_healthy", name
+    assert services["dashboard"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert "worker" in services["dashboard"]["depends_on"]
+    assert "prometheus" in services["grafana"]["depends_on"]
+
+
+def test_long_running_services_restart_and_the_one_shot_does_not(compose: dict[str, Any]) -> None:
+    """`topics` runs once; every other service comes back after a crash or a reboot of the Docker host."""
+    for name, service in compose["services"].items():
+        if name == "topics":
+            assert service["restart"] == "no"
+        else:
+            assert service.get("restart") in RESTARTING, name
+
+
+def test_health_checks_probe_the_ports_the_processes_listen_on(compose: dict[str, Any]) -> None:
+    """worker and station are healthy when their /metrics answer, central-sim when its admin /health does."""
+    services = compose["services"]
+    probes = {
+        name: " ".join(service["healthcheck"]["test"]) for name, service in services.items() if "healthcheck" in service
+    }
+    ports = metrics_ports(compose)
+    assert f"http://127.0.0.1:{ports['worker']}/metrics" in probes["worker"]
+    assert f"http://127.0.0.1:{ports['station']}/metrics" in probes["station"]
+    assert f"http://127.0.0.1:{ports['central-sim']}/health" in probes["central-sim"]
+    assert env_of(services["dashboard"])["EKTP_DASHBOARD_PORT"] in probes["dashboard"]
+    for name in ("central-sim", "worker", "station", "dashboard"):
+        test = services[name]["healthcheck"]["test"]
+        assert test[:3] == ["CMD", "python", "-c"], name
+        compile(test[3], f"<{name} health check>", "exec")  # a typo would leave the service unhealthy forever
+
+
+def test_secrets_come_from_the_host_with_the_code_dev_defaults(compose: dict[str, Any]) -> None:
+    """The citizen-key secret and admin token are read from the host's environment; the fallbacks are the dev values."""
+    citizen_key = f"${{EKTP_CITIZEN_KEY_SECRET:-{DEV_CITIZEN_KEY_SECRET}}}"
+    admin_token = f"${{EKTP_CENTRAL_ADMIN_TOKEN:-{DEV_ADMIN_TOKEN}}}"
+    for name in ("topics", "worker", "station", "dashboard"):
+        env = env_of(compose["services"][name])
+        assert env["EKTP_CITIZEN_KEY_SECRET"] == citizen_key, name
+        assert env["EKTP_CENTRAL_ADMIN_TOKEN"] == admin_token, name
+    # central-sim checks the very token the pipeline sends.
+    assert env_of(compose["services"]["central-sim"])["EKTP_CENTRAL_ADMIN_TOKEN"] == admin_token
+    assert "${GRAFANA_ADMIN_PASSWORD:-" in env_of(compose["services"]["grafana"])["GF_SECURITY_ADMIN_PASSWORD"]
+
+
+def test_state_lives_in_named_volumes(compose: dict[str, Any]) -> None:
+    """Journal, cards, central's store and the broker's, Prometheus' and Grafana's data are in declared volumes."""
+    services = compose["services"]
+    run_dir = re.search(r"^ENV EKTP_RUN_DIR=(\S+)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert run_dir
+    station = services["station"]
+    journal_volume = volume_holding(station, run_dir[1])
+    cards_volume = volume_holding(station, option_of(station, "--out"))
+    assert journal_volume
+    assert cards_volume
+    assert volume_holding(services["central-sim"], env_of(services["central-sim"])["EKTP_CENTRAL_DATA_DIR"])
+    for name in ("kafka", "prometheus", "grafana"):
+        assert any(not is_bind(source) for source in mounts(services[name]).values()), name
+    declared = set(compose["volumes"])
+    for name, service in services.items():
+        for source in mounts(service).values():
+            if is_bind(source):
+                assert (ROOT / source).exists(), (name, source)
+            else:
+                assert source in declared, (name, source)
+
+
+def test_image_runs_as_a_non_root_user_with_the_tested_versions() -> None:
+    """The image installs with constraints.txt, runs as a non-root user, and owns its run dir and cards folder."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install -c constraints.txt ." in dockerfile
+    users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
+    assert users
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    assert re.search(r"^ENV EKTP_RUN_DIR=/var/lib/ektp$", dockerfile, re.MULTILINE)
+    assert "chown ektp:ektp /var/lib/ektp /var/lib/ektp-cards" in dockerfile
+    assert "chmod 0700 /var/lib/ektp-cards" in dockerfile  # the cards are personal data
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".git", ".venv", ".ektp", "*-data", ".env"} <= ignored
+
+
+def test_prometheus_scrapes_every_metrics_endpoint(compose: dict[str, Any], prometheus_config: dict[str, Any]) -> None:
+    """Prometheus scrapes worker, station and central-sim's admin port at the ports compose gives them."""
+    targets = {
+        target
+        for job in prometheus_config["scrape_configs"]
+        for static in job.get("static_configs") or []
+        for target in static["targets"]
+    }
+    for name, port in metrics_ports(compose).items():
+        assert f"{name}:{port}" in targets, name
+    for job in prometheus_config["scrape_configs"]:
+        assert job.get("metrics_path", "/metrics") == "/metrics", job["job_name"]
+    for target in targets:
+        assert target.split(":")[0] in set(compose["services"]) | {"localhost"}, target
+
+
+def test_prometheus_reads_the_repository_config(compose: dict[str, Any]) -> None:
+    """The config file Prometheus is told to read is deploy/prometheus/prometheus.yml, mounted read-only."""
+    prometheus = compose["services"]["prometheus"]
+    config_file = next(flag.split("=", 1)[1] for flag in prometheus["command"] if flag.startswith("--config.file="))
+    assert host_path(prometheus, config_file) == ROOT / "deploy" / "prometheus" / "prometheus.yml"
+    assert f"{config_file}:ro" in " ".join(prometheus["volumes"])
+
+
+def test_grafana_provisioning_points_at_repository_files(
+    compose: dict[str, Any], provisioned_datasource: dict[str, Any]
+) -> None:
+    """Grafana's provisioning, its dashboards folder and home dashboard are files of the repository."""
+    grafana = compose["services"]["grafana"]
+    provisioning = host_path(grafana, "/etc/grafana/provisioning")
+    assert provisioning == ROOT / "deploy" / "grafana" / "provisioning"
+    assert provisioned_datasource["type"] == "prometheus"
+    (prometheus_port,) = published(compose["services"]["prometheus"])
+    assert provisioned_datasource["url"] == f"http://prometheus:{prometheus_port}"
+    providers = [
+        provider
+        for path in sorted((provisioning / "dashboards").glob("*.yml"))
+        for provider in yaml.safe_load(path.read_text())["providers"]
+    ]
+    assert providers
+    for provider in providers:
+        folder = host_path(grafana, provider["options"]["path"])
+        assert (folder / DASHBOARD_JSON.name).is_file(), folder
+    home = env_of(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert host_path(grafana, home) == DASHBOARD_JSON
+
+
+def test_grafana_dashboard_is_identified_and_self_contained(grafana_dashboard: dict[str, Any]) -> None:
+    """The dashboard has a fixed uid and title, and no import-time `${DS_...}` variable to fill in."""
+    assert grafana_dashboard["uid"] == "ektp-pipeline"
+    assert grafana_dashboard["title"] == "ektp-pipeline"
+    assert grafana_dashboard["schemaVersion"] >= 36
+    assert "${DS_" not in DASHBOARD_JSON.read_text()
+    ids = [panel["id"] for panel in grafana_dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_every_panel_queries_the_provisioned_datasource(
+    grafana_dashboard: dict[str, Any], provisioned_datasource: dict[str, Any]
+) -> None:
+    """Each panel and each of its queries names the provisioned Prometheus data source by its uid."""
+    uid = provisioned_datasource["uid"]
+    panels = dashboard_panels(grafana_dashboard)
+    assert panels
+    for panel in panels:
+        assert panel["datasource"] == {"type": "prometheus", "uid": uid}, panel["title"]
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            assert target.get("datasource", panel["datasource"])["uid"] == uid, panel["title"]
+            assert target["expr"].strip(), panel["title"]
+
+
+def test_every_query_names_metrics_the_code_exports(grafana_dashboard: dict[str, Any]) -> None:
+    """A renamed metric would leave a panel empty without an error: each name queried is declared in the code."""
+    exported = exported_metric_names()
+    assert "ektp_intake_submissions_total" in exported
+    assert "ektp_station_cards_printed_total" in exported
+    for expr in queries(grafana_dashboard):
+        named = set(METRIC_IN_QUERY.findall(expr))
+        assert named, expr
+        assert named <= exported, (expr, named - exported)
+
+
+def test_dashboard_covers_every_step_the_operators_watch(grafana_dashboard: dict[str, Any]) -> None:
+    """Intake, central link, dead-letter stream, printing, pickup and status each have a row and their metrics."""
+    rows = {panel["title"] for panel in grafana_dashboard["panels"] if panel["type"] == "row"}
+    assert rows == {"Intake", "Central link", "Dead-letter stream", "Printing", "Pickup", "Request status"}
+    queried = {name for expr in queries(grafana_dashboard) for name in METRIC_IN_QUERY.findall(expr)}
+    worker_metrics = declared_metrics("pipeline/metrics.py")
+    assert worker_metrics
+    for series in worker_metrics:
+        assert series & queried, series
+    assert {
+        "ektp_station_cards_printed_total", "ektp_station_blank_stock", "ektp_station_jobs_waiting",
+        "ektp_station_jobs_refused_total",
+    } <= queried

@@ -1,0 +1,57 @@
+"""Sending dead-lettered (or parked) records back to `ektp.enrollment.recorded` for another try.
+
+The record goes back as it came (key, value, headers): the approval step reads the tries so far from the
+headers, keeps the citizen's order, and asks central only for what it has not decided. Replaying the
+same records twice is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+
+from aiokafka import AIOKafkaProducer
+
+from events.approval import DeadLetterHeader as H
+from pipeline.config import Settings
+from pipeline.deadletter.view import DeadLetterEntry
+from pipeline.topics import ENROLLMENT_RECORDED
+
+
+async def send_back(
+    settings: Settings,
+    entries: Sequence[DeadLetterEntry],
+    *,
+    rate: float | None = None,
+    fresh_start: bool = False,
+    on_sent: Callable[[DeadLetterEntry], None] | None = None,
+) -> int:
+    """Send `entries` back, at most `rate` a second; `fresh_start` (parked records) counts tries anew."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
+                                enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    began = time.monotonic()
+    try:
+        for number, entry in enumerate(entries):
+            if rate:
+                ahead = began + number / rate - time.monotonic()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+            await producer.send(ENROLLMENT_RECORDED.name, entry.value, key=entry.key,
+                                headers=replay_headers(entry, fresh_start=fresh_start))
+            if on_sent is not None:
+                on_sent(entry)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return len(entries)
+
+
+def replay_headers(entry: DeadLetterEntry, *, fresh_start: bool) -> list[tuple[str, bytes]]:
+    """The record's headers, stamped with the replay (and with its tries reset for a parked record)."""
+    headers = [(key, value) for key, value in entry.headers if key != H.REPLAYED_AT.value]
+    if fresh_start:
+        headers = [(key, b"0" if key == H.ATTEMPTS.value else value) for key, value in headers]
+    return [*headers, (H.REPLAYED_AT.value, dt.datetime.now(dt.UTC).isoformat().encode())]
