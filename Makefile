@@ -28,7 +28,8 @@ test: setup lint typecheck ## Lint, type-check and run every test (unit, integra
 	$(BIN)/pytest
 
 bench: setup ## Measure throughput and latency on the real broker
-	@echo "the benchmark arrives with the benchmark issue (#8); nothing is measured yet"; exit 2
+	@echo "The end-to-end benchmark against the raw Kafka limit comes with issue 8. Today, on a running"
+	@echo "system (.venv/bin/ektp up): .venv/bin/ektp bench central  and  .venv/bin/ektp bench dlq"; exit 2
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.context import console, settings
-from pipeline.station.config import DEFAULT_METRICS_PORT, DEFAULT_OFFICE, StationConfig
+from pipeline.station.config import DEFAULT_OFFICE, StationConfig
 from pipeline.station.crash import CrashHook
 from pipeline.station.inventory import restock as send_restock
 from pipeline.station.runner import StationRunner
@@ -28,9 +28,9 @@ def run(  # typer passes every option by name
     out: Annotated[Path | None, typer.Option(
         help="Folder of the printed cards (personal data, made 0700); default <run_dir>/station-<id>/cards",
     )] = None,
-    metrics_port: Annotated[int, typer.Option(min=0, help="Port of /metrics on 127.0.0.1 (0: off)")] = (
-        DEFAULT_METRICS_PORT
-    ),
+    metrics_port: Annotated[int | None, typer.Option(
+        min=0, help="Port of /metrics (0: off); default EKTP_STATION_METRICS_PORT",
+    )] = None,
     initial_blanks: Annotated[int, typer.Option(
         min=0, help="Stock of a new station the inventory topic knows nothing of",
     )] = 0,
@@ -43,7 +43,8 @@ def run(  # typer passes every option by name
     """Run a printing station until SIGTERM or Ctrl-C."""
     config = dataclasses.replace(
         StationConfig.from_settings(settings(), station_id=station, office_code=office, out_dir=out),
-        metrics_port=metrics_port, initial_blanks=initial_blanks, misprint_rate=misprint_rate,
+        metrics_port=settings().station_metrics_port if metrics_port is None else metrics_port,
+        initial_blanks=initial_blanks, misprint_rate=misprint_rate,
         misprint_seed=misprint_seed, crash_hook=CrashHook.parse(crash_at),
     )
     asyncio.run(StationRunner(config).run())

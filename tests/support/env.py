@@ -26,6 +26,11 @@ def broker_settings(run_dir: Path, **overrides: Any) -> Settings:
         "run_dir": run_dir,
         "broker_heap": "384m",
         "topic_partitions": 3,
+        # Every listener a test process may open is on a free port: never one a person's system uses.
+        "worker_metrics_port": free_port(),
+        "station_metrics_port": free_port(),
+        "central_url": f"http://127.0.0.1:{free_port()}",
+        "central_admin_url": f"http://127.0.0.1:{free_port()}",
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,0 +1,80 @@
+"""How fast a dead-letter backlog drains once central is back (`ektp bench dlq`).
+
+On a running system (`ektp up`): strike central `down`, record `count` residents (they all wait in the
+dead-letter stream), clear the outage, and time until none waits any more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from pipeline.config import Settings
+from pipeline.deadletter.view import DeadLetterView
+from pipeline.enroll import send_submissions
+from pipeline.errors import EktpError
+from pipeline.synthetic import generate_submissions
+
+WIB = dt.timezone(dt.timedelta(hours=7))
+
+
+@dataclass(frozen=True)
+class DrainBench:
+    count: int
+    fill_seconds: float
+    drain_seconds: float
+
+    @property
+    def drain_per_second(self) -> float:
+        return self.count / self.drain_seconds if self.drain_seconds else 0.0
+
+
+async def bench_dlq(settings: Settings, count: int, *, say: Callable[[str], None] = print) -> DrainBench:
+    """Fill the dead-letter stream with `count` requests while central is down, then time its drain."""
+    view = DeadLetterView(settings)
+    await view.start()
+    try:
+        await view.caught_up()
+        if view.pending():
+            raise EktpError(f"{len(view.pending())} records already wait; drain them first (`ektp dlq replay`)")
+        await _outage(settings, "down")
+        began = time.monotonic()
+        submissions = generate_submissions(count, seed=secrets.randbelow(2**31), today=dt.datetime.now(WIB).date())
+        await send_submissions(settings, submissions)
+        ids = {s.request_id for s in submissions if s.request_id}
+        await _until(lambda: ids <= {e.request_id for e in view.pending()}, say,
+                     lambda: f"{len(view.pending())} waiting")
+        filled = time.monotonic() - began
+        say(f"{count} requests wait in the dead-letter stream after {filled:.1f}s; clearing the outage")
+        await _outage(settings, "clear")
+        began = time.monotonic()
+        await _until(lambda: not ids & {e.request_id for e in view.pending()}, say,
+                     lambda: f"{len(ids & {e.request_id for e in view.pending()})} still waiting")
+        drained = time.monotonic() - began
+    finally:
+        await view.stop()
+    return DrainBench(count=count, fill_seconds=filled, drain_seconds=drained)
+
+
+async def _until(fact: Callable[[], bool], say: Callable[[str], None], progress: Callable[[], str]) -> None:
+    last = time.monotonic()
+    while not fact():
+        if time.monotonic() - last > 5:
+            say(f"  {progress()}")
+            last = time.monotonic()
+        await asyncio.sleep(0.1)
+
+
+async def _outage(settings: Settings, mode: str) -> None:
+    headers = {"Authorization": f"Bearer {settings.central_admin_token.get_secret_value()}"}
+    async with aiohttp.ClientSession() as session, session.post(
+        settings.central_admin_url.rstrip("/") + "/admin/outage", json={"mode": mode}, headers=headers
+    ) as response:
+        if response.status != 200:
+            raise EktpError(f"central-sim refused the outage command: {response.status}")
