@@ -27,7 +27,7 @@ from events.approval import ApprovalDecided, DeadLetterHeader
 from events.enrollment import EnrollmentRecorded
 from pipeline import metrics
 from pipeline.agents.deadletter import failure_headers, header_text
-from pipeline.agents.kafka_io import encode, raw_topic
+from pipeline.agents.kafka_io import act_for, encode, raw_topic
 from pipeline.central import CentralClient, CentralRejected, CentralUnavailable
 from pipeline.config import Settings
 from pipeline.logs import bind_message_context, get_logger
@@ -91,11 +91,8 @@ class Approver:
         self.notes_topic = raw_topic(app, STATUS_NOTES)
         self.deadletter_topic = raw_topic(app, APPROVAL_DEADLETTER)
         self.parked_topic = raw_topic(app, APPROVAL_PARKED)
-        # Keyed by the citizen key's bytes and placed by the producer's partitioner, so an entry lives in
-        # the partition of the citizen's records even when written while a whole batch is processed.
-        self.citizen_approvals: TableT[bytes, Any] = app.Table(
+        self.citizen_approvals: TableT[str, Any] = app.Table(
             "citizen_key_to_approvals", default=None, partitions=settings.topic_partitions,
-            schema=faust.Schema(key_serializer="raw", value_serializer="json"), use_partitioner=True,
             help="Per citizen: request ids waiting for central (oldest first) and the last ones decided",
         )
 
@@ -118,11 +115,14 @@ class Approver:
     ) -> list[tuple[Any, EnrollmentRecorded, Outcome]]:
         outcomes: list[tuple[Any, EnrollmentRecorded, Outcome]] = []
         for event, record in group:
+            # A table write goes to the changelog partition of the event being processed; in a batch that
+            # would be the batch's last event. Each group runs in its own task: name its own event.
+            act_for(event)
             outcomes.append((event, record, await self._approve_one(event, record)))
         return outcomes
 
     async def _approve_one(self, event: Any, record: EnrollmentRecorded) -> Outcome:
-        key = record.citizen_key.encode()
+        key = record.citizen_key
         memory = self.citizen_approvals.get(key) or {"waiting": [], "decided": []}
         waiting, decided_ids = tuple(memory["waiting"]), list(memory["decided"])
         route = route_for(record.request_id, waiting=waiting, decided=record.request_id in decided_ids)
@@ -135,7 +135,7 @@ class Approver:
             waiting = waiting_after_failure(waiting, record.request_id)
         else:
             note = sent_for_enrollment(record, now())
-            await self.notes_topic.send(key=key, value=encode(note))
+            await self.notes_topic.send(key=key.encode(), value=encode(note))
             outcome = await self._decide(record)
             if isinstance(outcome, ApprovalDecided):
                 waiting = waiting_after_decision(waiting, record.request_id)

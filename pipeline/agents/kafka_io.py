@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 from pydantic import BaseModel
 
 from pipeline.topics import TopicSpec
@@ -28,3 +30,12 @@ def position(event: Any) -> tuple[str, int, int]:
     """Topic, partition and offset of the faust event being processed."""
     message = event.message
     return message.topic, message.partition, message.offset
+
+
+def act_for(event: Any) -> None:
+    """Make `event` the current event of this task, as faust's stream iteration does for one event.
+
+    Table writes go to the changelog partition of the current event; work on a batch split into tasks
+    must name each task's own event, or every write lands in the partition of the batch's last event.
+    """
+    _current_event.set(weakref.ref(event))

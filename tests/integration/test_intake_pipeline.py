@@ -174,3 +174,28 @@ async def test_ektp_status_shows_a_request_s_state_and_timeline(kafka: Settings,
     assert _nik(document) not in human.stdout + shown.stdout
     assert run_ektp("status", "no-such-request", "--json", settings=kafka).returncode == 1
 
+
+
+async def test_a_restarted_worker_recovers_its_tables_and_goes_on(
+    kafka: Settings, worker: Process, tmp_path: Path
+) -> None:
+    """After the worker wrote its tables, a second worker process recovers them and keeps processing."""
+    await ensure_topics(kafka)
+    rng = random.Random()
+    first = fresh_resident(rng)
+    await produce(kafka, [(_nik(first).encode(), encode(first))])
+    await read_until(kafka, REQUEST_STATUS.name,
+                     lambda rs: latest_statuses(rs).get(first["request_id"]) is not None
+                     and latest_statuses(rs)[first["request_id"]].state == RequestState.AWAITING_CENTRAL)
+    assert worker.stop() == 0, worker.tail()
+    again = Process("worker-again", ["worker"], kafka, tmp_path)
+    try:
+        second = fresh_resident(rng)
+        await produce(kafka, [(_nik(second).encode(), encode(second))])
+        await read_until(kafka, REQUEST_STATUS.name,
+                         lambda rs: latest_statuses(rs).get(second["request_id"]) is not None
+                         and latest_statuses(rs)[second["request_id"]].state == RequestState.AWAITING_CENTRAL,
+                         timeout=90)
+        assert "Error in recovery" not in again.log()
+    finally:
+        assert again.stop() == 0, again.tail()
