@@ -6,17 +6,15 @@ import faust
 
 from pipeline.config import Settings
 
-APP_ID = "ektp-pipeline"
 
-
-def create_app(settings: Settings, *, app_id: str = APP_ID) -> faust.App:
+def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
     """A faust app on the configured broker.
 
     Offsets are committed only after a message is processed (faust's default); agents keep
     concurrency 1 (faust-streaming #606) and get throughput from batches and partitions.
     """
     return faust.App(
-        app_id,
+        app_id or settings.app_id,
         broker=settings.kafka_url,
         store="memory://",
         web_enabled=False,

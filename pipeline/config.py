@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     broker_stop_timeout: float = Field(30.0, description="Seconds `broker stop` waits before SIGKILL")
 
     # -- the stream processors
+    app_id: str = Field(
+        "ektp-pipeline", description="The workers' faust app id: their consumer group and table topics"
+    )
     intake_max_bytes: int = Field(64 * 1024, ge=1024, description="Largest submission the intake accepts")
     approval_batch_size: int = Field(200, ge=1, description="Records the approval step takes per batch")
     approval_batch_within: float = Field(0.05, gt=0, description="Seconds the approval step waits to fill a batch")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +24,7 @@ def system(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """Settings of a running system (as `ektp up` starts it); every process is stopped at the end."""
     settings = kafka.model_copy(update={
         "run_dir": tmp_path_factory.mktemp("system"),
+        "app_id": f"ektp-e2e-{uuid.uuid4().hex[:8]}",  # a consumer group and tables of its own
         "central_url": f"http://127.0.0.1:{free_port()}",
         "central_admin_url": f"http://127.0.0.1:{free_port()}",
         "worker_metrics_port": free_port(),

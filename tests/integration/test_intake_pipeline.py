@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def worker(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
-    """`ektp worker` as its own process on the test broker, stopped (and checked) at the end."""
-    process = Process("worker", ["worker"], kafka, tmp_path_factory.mktemp("worker"))
+    """`ektp worker` as its own process on the test broker, stopped (and checked) at the end.
+
+    Its own app id: a consumer group and tables of its own, whatever other tests' workers did before.
+    """
+    settings = kafka.model_copy(update={"app_id": f"ektp-intake-test-{uuid.uuid4().hex[:8]}"})
+    process = Process("worker", ["worker"], settings, tmp_path_factory.mktemp("worker"))
     yield process
     exit_code = process.stop()
     assert exit_code == 0, process.tail()
@@ -188,7 +193,7 @@ async def test_a_restarted_worker_recovers_its_tables_and_goes_on(
                      lambda rs: latest_statuses(rs).get(first["request_id"]) is not None
                      and latest_statuses(rs)[first["request_id"]].state == RequestState.AWAITING_CENTRAL)
     assert worker.stop() == 0, worker.tail()
-    again = Process("worker-again", ["worker"], kafka, tmp_path)
+    again = Process("worker-again", ["worker"], kafka.model_copy(update={"app_id": worker.app_id}), tmp_path)
     try:
         second = fresh_resident(rng)
         await produce(kafka, [(_nik(second).encode(), encode(second))])

@@ -16,6 +16,7 @@ class Process:
 
     def __init__(self, name: str, args: list[str], settings: Settings, log_dir: Path) -> None:
         self.name = name
+        self.app_id = settings.app_id
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("w")
         self.popen = subprocess.Popen(
