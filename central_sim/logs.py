@@ -8,30 +8,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from events.masking import mask_nik
+from events.masking import mask_everywhere
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
-def _masked(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_nik(value)
-    if isinstance(value, Mapping):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_masked(item) for item in value]
-    return value
-
-
 def mask_niks(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """structlog processor: mask every 16-digit number in every field (after exceptions are formatted)."""
-    return {key: _masked(value) for key, value in event_dict.items()}
+    return {key: mask_everywhere(value) for key, value in event_dict.items()}
 
 
 def _processors() -> list[Processor]:

@@ -10,30 +10,15 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from events.masking import mask_nik
+from events.masking import mask_everywhere
 from pipeline.config import Settings
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
-
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_nik(value)
-    if isinstance(value, Mapping):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_masked(item) for item in value]
-    if isinstance(value, bytes):
-        return mask_nik(value.decode("utf-8", "replace"))
-    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 16:
-        return mask_nik(str(value))
-    return value
 
 
 def mask_niks(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
@@ -41,7 +26,7 @@ def mask_niks(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> Ev
 
     Runs after exception formatting, so a NIK inside an exception message or traceback is masked too.
     """
-    return {key: _masked(value) for key, value in event_dict.items()}
+    return {key: mask_everywhere(value) for key, value in event_dict.items()}
 
 
 def _renderer(settings: Settings) -> Processor:
