@@ -21,6 +21,7 @@ from pipeline.topics import ENROLLMENT_RECORDED, ENROLLMENT_REJECTED, ENROLLMENT
 from tests.support.processes import Process, run_ektp
 from tests.support.submissions import encode, fresh_resident
 from tests.support.topics import Records, read_until
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -195,6 +196,8 @@ async def test_a_restarted_worker_recovers_its_tables_and_goes_on(
     assert worker.stop() == 0, worker.tail()
     again = Process("worker-again", ["worker"], kafka.model_copy(update={"app_id": worker.app_id}), tmp_path)
     try:
+        # Send once it has recovered its tables (a message arriving mid-recovery is the chaos suite's case).
+        wait_until(lambda: "Worker ready" in again.log(), timeout=90, what="the restarted worker recovered")
         second = fresh_resident(rng)
         await produce(kafka, [(_nik(second).encode(), encode(second))])
         await read_until(kafka, REQUEST_STATUS.name,
