@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiohttp
-
+from pipeline.central.admin import call_outage_admin
 from pipeline.config import Settings
 from pipeline.deadletter.view import DeadLetterView
 from pipeline.enroll import send_submissions
@@ -43,7 +42,7 @@ async def bench_dlq(settings: Settings, count: int, *, say: Callable[[str], None
         await view.caught_up()
         if view.pending():
             raise EktpError(f"{len(view.pending())} records already wait; drain them first (`ektp dlq replay`)")
-        await _outage(settings, "down")
+        await call_outage_admin(settings, "POST", {"mode": "down"})
         began = time.monotonic()
         submissions = generate_submissions(count, seed=secrets.randbelow(2**31), today=dt.datetime.now(WIB).date())
         await send_submissions(settings, submissions)
@@ -52,7 +51,7 @@ async def bench_dlq(settings: Settings, count: int, *, say: Callable[[str], None
                      lambda: f"{len(view.pending())} waiting")
         filled = time.monotonic() - began
         say(f"{count} requests wait in the dead-letter stream after {filled:.1f}s; clearing the outage")
-        await _outage(settings, "clear")
+        await call_outage_admin(settings, "POST", {"mode": "clear"})
         began = time.monotonic()
         await _until(lambda: not ids & {e.request_id for e in view.pending()}, say,
                      lambda: f"{len(ids & {e.request_id for e in view.pending()})} still waiting")
@@ -69,12 +68,3 @@ async def _until(fact: Callable[[], bool], say: Callable[[str], None], progress:
             say(f"  {progress()}")
             last = time.monotonic()
         await asyncio.sleep(0.1)
-
-
-async def _outage(settings: Settings, mode: str) -> None:
-    headers = {"Authorization": f"Bearer {settings.central_admin_token.get_secret_value()}"}
-    async with aiohttp.ClientSession() as session, session.post(
-        settings.central_admin_url.rstrip("/") + "/admin/outage", json={"mode": mode}, headers=headers
-    ) as response:
-        if response.status != 200:
-            raise EktpError(f"central-sim refused the outage command: {response.status}")

@@ -7,13 +7,11 @@ import json
 import os
 from typing import Any
 
-import aiohttp
 import typer
 
+from pipeline.central.admin import call_outage_admin
 from pipeline.cli.context import console, settings
-from pipeline.config import Settings
 from pipeline.durations import parse_duration
-from pipeline.errors import EktpError
 from pipeline.system import central_sim_argv
 
 app = typer.Typer(help="The link to central: outages on demand, and its state.", no_args_is_help=True)
@@ -81,19 +79,4 @@ def _describe(state: dict[str, Any]) -> str:
 
 
 def _admin(method: str, body: dict[str, Any] | None) -> dict[str, Any]:
-    return asyncio.run(_call_admin(settings(), method, body))
-
-
-async def _call_admin(current: Settings, method: str, body: dict[str, Any] | None) -> dict[str, Any]:
-    url = current.central_admin_url.rstrip("/") + "/admin/outage"
-    headers = {"Authorization": f"Bearer {current.central_admin_token.get_secret_value()}"}
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, \
-                session.request(method, url, json=body, headers=headers) as response:
-            payload = await response.json(content_type=None)
-            if response.status != 200:
-                raise EktpError(f"central-sim's admin API answered {response.status}: {payload}")
-            result: dict[str, Any] = payload
-            return result
-    except aiohttp.ClientError as error:
-        raise EktpError(f"cannot reach central-sim's admin API at {url}: {error}") from error
+    return asyncio.run(call_outage_admin(settings(), method, body))

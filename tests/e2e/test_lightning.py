@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from events.approval import ApprovalDecided, DeadLetterHeader
 from events.enrollment import EnrollmentRecorded, Finger, SubmissionValidated
 from events.printing import CardPrinted, PrintRequested
-from events.status import RequestState, RequestStatus
+from events.status import RequestState
 from pipeline.config import Settings
 from pipeline.deadletter.replay import send_back
 from pipeline.deadletter.view import DeadLetterView
@@ -35,24 +35,16 @@ from tests.e2e.test_four_steps import present
 from tests.support.outage import outage
 from tests.support.processes import run_ektp
 from tests.support.submissions import encode, fresh_resident
-from tests.support.topics import Records, read_to_end, read_until
+from tests.support.topics import Records, latest_statuses, read_to_end, read_until
 from tests.support.waiting import wait_until_async
 
 pytestmark = pytest.mark.e2e
 WIB = dt.timezone(dt.timedelta(hours=7))
 
 
-def latest(records: Records) -> dict[str, RequestStatus]:
-    found: dict[str, RequestStatus] = {}
-    for record in records:
-        status = RequestStatus.model_validate_json(record.value)
-        found[status.request_id] = status
-    return found
-
-
 async def until_states(settings: Settings, ids: set[str], states: set[RequestState], timeout: float = 120) -> None:
     def reached(records: Records) -> bool:
-        now = latest(records)
+        now = latest_statuses(records)
         return all(request_id in now and now[request_id].state in states for request_id in ids)
 
     await read_until(settings, REQUEST_STATUS.name, reached, timeout=timeout)
@@ -142,7 +134,7 @@ async def test_the_lightning_strike_loses_nothing_and_prints_each_card_once(syst
     jobs = await read_to_end(system, PRINT_REQUESTED.name)
     job_counts = Counter(PrintRequested.model_validate_json(r.value).request_id for r in jobs)
     assert {request_id: job_counts[request_id] for request_id in struck} == dict.fromkeys(struck, 1)
-    statuses = latest(await read_to_end(system, REQUEST_STATUS.name))
+    statuses = latest_statuses(await read_to_end(system, REQUEST_STATUS.name))
     assert {statuses[request_id].state for request_id in everyone} == {RequestState.COLLECTED}
 
 

@@ -19,7 +19,9 @@ from events.approval import CentralDecision
 from pipeline.central import CentralClient, CentralUnavailable, CircuitOpen
 from pipeline.central.breaker import BreakerChange, BreakerState
 from pipeline.config import Settings
+from pipeline.supervisor import http_ok
 from tests.support.env import free_port
+from tests.support.outage import outage
 from tests.support.processes import Process, run_ektp
 from tests.support.submissions import fresh_resident
 from tests.support.waiting import wait_until_async
@@ -43,7 +45,7 @@ def central(central_settings: Settings, tmp_path_factory: pytest.TempPathFactory
     """`ektp central-sim` as its own process, with no added latency; stopped at the end."""
     process = Process("central-sim", ["central-sim", "--latency-ms", "0"], central_settings,
                       tmp_path_factory.mktemp("central-logs"))
-    asyncio.run(wait_until_async(lambda: _answers(central_settings.central_admin_url + "/health"), timeout=30,
+    asyncio.run(wait_until_async(lambda: http_ok(central_settings.central_admin_url + "/health"), timeout=30,
                                  what="central-sim answers"))
     yield process
     assert process.stop() == 0, process.tail()
@@ -51,27 +53,10 @@ def central(central_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 async def link(central: Process, central_settings: Settings) -> AsyncIterator[CentralClient]:
-    await _outage(central_settings, "clear")
+    await outage(central_settings, "clear")
     async with CentralClient(central_settings) as client:
         yield client
-    await _outage(central_settings, "clear")
-
-
-async def _answers(url: str) -> bool:
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session, \
-                session.get(url) as response:
-            return response.status == 200
-    except (aiohttp.ClientError, TimeoutError):
-        return False
-
-
-async def _outage(settings: Settings, mode: str, **options: float | None) -> None:
-    headers = {"Authorization": f"Bearer {settings.central_admin_token.get_secret_value()}"}
-    async with aiohttp.ClientSession() as session, session.post(
-        settings.central_admin_url + "/admin/outage", json={"mode": mode, **options}, headers=headers
-    ) as response:
-        assert response.status == 200, await response.text()
+    await outage(central_settings, "clear")
 
 
 def enrollment() -> dict[str, object]:
@@ -113,7 +98,7 @@ async def test_each_outage_mode_gives_its_transient_error_within_the_timeout(
     link: CentralClient, central_settings: Settings, mode: str, options: dict[str, float], reason: str
 ) -> None:
     """down → refused, hang and slow → timeout, flaky → server error; each within the client's timeout."""
-    await _outage(central_settings, mode, **options)
+    await outage(central_settings, mode, **options)
     began = time.monotonic()
     with pytest.raises(CentralUnavailable) as caught:
         await link.enroll(enrollment())
@@ -121,14 +106,14 @@ async def test_each_outage_mode_gives_its_transient_error_within_the_timeout(
     assert time.monotonic() - began < central_settings.central_timeout + 1.0
 
 
-async def test_slow_central_answers_late_but_answers(central: Process, central_settings: Settings) -> None:
+async def test_slow_central_answers_late_buthttp_ok(central: Process, central_settings: Settings) -> None:
     """With a timeout longer than the added latency, a slow central's decision arrives, late."""
-    await _outage(central_settings, "slow", latency_seconds=1.5)
+    await outage(central_settings, "slow", latency_seconds=1.5)
     patient = central_settings.model_copy(update={"central_timeout": 5.0})
     began = time.monotonic()
     async with CentralClient(patient) as client:
         answer = await client.enroll(enrollment())
-    await _outage(central_settings, "clear")
+    await outage(central_settings, "clear")
     assert time.monotonic() - began >= 1.5
     assert answer.decision == CentralDecision.PRINT_READY_RECORD
 
@@ -140,14 +125,14 @@ async def test_the_breaker_opens_half_opens_and_closes_with_the_link(
     changes: list[BreakerChange] = []
     async with CentralClient(central_settings) as client:
         client.breaker.on_change = changes.append
-        await _outage(central_settings, "down")
+        await outage(central_settings, "down")
         for _ in range(2):
             with pytest.raises(CentralUnavailable):
                 await client.enroll(enrollment())
         assert client.breaker.state == BreakerState.OPEN
         with pytest.raises(CircuitOpen):
             await client.enroll(enrollment())
-        await _outage(central_settings, "clear")
+        await outage(central_settings, "clear")
         await wait_until_async(_async(lambda: client.breaker.retry_in() == 0), timeout=5, what="cool-down over")
         answer = await client.enroll(enrollment())
     assert answer.decision == CentralDecision.PRINT_READY_RECORD
@@ -159,8 +144,8 @@ def test_an_outage_with_a_duration_ends_by_itself(central: Process, central_sett
     struck = run_ektp("central", "outage", "down", "--for", "3s", settings=central_settings)
     assert struck.returncode == 0, struck.stderr
     assert "down" in struck.stdout
-    assert not asyncio.run(_answers(central_settings.central_url + "/health"))
-    asyncio.run(wait_until_async(lambda: _answers(central_settings.central_url + "/health"), timeout=15,
+    assert not asyncio.run(http_ok(central_settings.central_url + "/health"))
+    asyncio.run(wait_until_async(lambda: http_ok(central_settings.central_url + "/health"), timeout=15,
                                  what="the link recovers by itself"))
     shown = run_ektp("central", "status", "--json", settings=central_settings)
     assert '"mode": "normal"' in shown.stdout

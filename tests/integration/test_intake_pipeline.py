@@ -20,7 +20,7 @@ from pipeline.config import Settings
 from pipeline.topics import ENROLLMENT_RECORDED, ENROLLMENT_REJECTED, ENROLLMENT_SUBMITTED, REQUEST_STATUS
 from tests.support.processes import Process, run_ektp
 from tests.support.submissions import encode, fresh_resident
-from tests.support.topics import Records, read_until
+from tests.support.topics import Records, latest_statuses, read_until
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -47,14 +47,6 @@ async def produce(settings: Settings, messages: list[tuple[bytes | None, bytes]]
             await producer.send_and_wait(ENROLLMENT_SUBMITTED.name, value, key=key)
     finally:
         await producer.stop()
-
-
-def latest_statuses(records: Records) -> dict[str, RequestStatus]:
-    latest: dict[str, RequestStatus] = {}
-    for record in records:
-        status = RequestStatus.model_validate_json(record.value)
-        latest[status.request_id] = status
-    return latest
 
 
 def _nik(document: dict[str, Any]) -> str:

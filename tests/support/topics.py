@@ -8,6 +8,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from events.status import RequestStatus
 from pipeline.admin import partition_ids
 from pipeline.config import Settings
 
@@ -63,3 +64,12 @@ async def read_to_end(settings: Settings, topic: str, *, timeout: float = 60.0) 
     finally:
         await consumer.stop()
     return records
+
+
+def latest_statuses(records: Records) -> dict[str, RequestStatus]:
+    """The last status of each request among `records` of `ektp.request.status`."""
+    latest: dict[str, RequestStatus] = {}
+    for record in records:
+        status = RequestStatus.model_validate_json(record.value)
+        latest[status.request_id] = status
+    return latest

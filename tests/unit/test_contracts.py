@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from events.approval import DeadLetterHeader
-from events.enrollment import EnrollmentSubmission, Finger
+from events.enrollment import EnrollmentSubmission
 from events.pickup import PickupRequested
 from events.printing import CardPrinted, PrintRequested, StationInventory
 from pipeline.cli import app
@@ -32,51 +31,11 @@ from pipeline.contracts import (
     schema_mode,
 )
 from pipeline.topics import APPROVAL_DEADLETTER, APPROVAL_PARKED, CONTRACT_TOPICS, REGISTRY
+from tests.support.submissions import valid_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS_DIR = ROOT / "docs" / "contracts"
 EXPORT_COMMAND = "ektp schema export docs/contracts"
-
-
-def _digest(label: str) -> str:
-    return hashlib.sha256(label.encode()).hexdigest()
-
-
-def valid_submission() -> dict[str, Any]:
-    """DESIGN.md's example submission, with real digests."""
-    return {
-        "request_id": "0b6f4c1e-8f0a-4d53-9a57-7c1f2b0e9d11",
-        "submitted_at": "2026-11-28T09:15:00+07:00",
-        "office_code": "2172",
-        "desk_id": "REKAM-01",
-        "request_type": "new",
-        "resident": {
-            "nik": "2172041708900001",
-            "kk_number": "2172042103150001",
-            "full_name": "BUDI SANTOSO",
-            "birth_place": "TANJUNG PINANG",
-            "birth_date": "1990-08-17",
-            "sex": "male",
-            "blood_type": "O",
-            "religion": "islam",
-            "marital_status": "married",
-            "occupation": "KARYAWAN SWASTA",
-            "citizenship": "WNI",
-            "address": {
-                "street": "JL. KIJANG LAMA NO. 5", "rt": "002", "rw": "004",
-                "kelurahan": "TANJUNG AYUN SAKTI", "kecamatan": "BUKIT BESTARI",
-                "city": "KOTA TANJUNG PINANG", "province": "KEPULAUAN RIAU",
-            },
-        },
-        "biometrics": {
-            "fingerprints": {finger.value: _digest(finger.value) for finger in Finger},
-            "iris_left": _digest("iris_left"),
-            "iris_right": _digest("iris_right"),
-            "face": _digest("face"),
-            "signature": _digest("signature"),
-            "quality": {"min_fingerprint": 72, "face": 90},
-        },
-    }
 
 
 def _exported_schema(model_name: str) -> dict[str, Any]:
