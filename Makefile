@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test bench lint typecheck unit integration clean
+.PHONY: help setup browser demo test bench lint typecheck unit integration clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,7 +24,14 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup ## Run the pipeline (what exists of it) on the project's own broker
 	$(BIN)/ektp demo
 
-test: setup lint typecheck ## Lint, type-check and run every test (unit, integration, e2e)
+# The dashboard's browser tests drive Debian's Chromium; nothing downloads a browser of its own.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: ## Install Debian's chromium for the browser tests, once
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium (browser tests)"; \
+	  $(SUDO) apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
+
+test: setup browser lint typecheck ## Lint, type-check and run every test (unit, integration, e2e, browser)
 	$(BIN)/pytest
 
 bench: setup ## Measure throughput and latency on the real broker
