@@ -80,10 +80,23 @@ class Settings(BaseSettings):
     station_metrics_port: int = Field(
         8710, ge=0, description="Port of the printing station's /metrics that `ektp up` starts (0: off)"
     )
+    station_instant: bool = Field(
+        False, description="Benchmarks only: stations write a 1x1 placeholder instead of drawing each card"
+    )
 
     # -- the other services (later steps)
     dashboard_host: str = Field("127.0.0.1", description="Address the operators' dashboard listens on")
     dashboard_port: int = Field(8700, description="Port of the operators' dashboard")
+    dashboard_token: SecretStr | None = Field(
+        None, description="Token of the dashboard's actions (replay); unset: generated into `<run_dir>/dashboard.token`"
+    )
+    dashboard_stuck_after: float = Field(
+        900.0, gt=0, description="Seconds a request may wait at one step before the dashboard calls it stuck"
+    )
+    dashboard_refresh: float = Field(1.0, gt=0, description="Seconds between the dashboard's samples and live updates")
+    dashboard_worker_metrics_url: str | None = Field(
+        None, description="The worker's /metrics the dashboard reads the breaker from; default on this host"
+    )
 
     # -- identity and privacy
     citizen_key_secret: SecretStr = Field(

@@ -9,7 +9,7 @@ from pipeline.config import Settings
 from pipeline.supervisor import Service, http_ok
 
 # Started in this order, stopped in the reverse: the broker starts before and stops after all of them.
-ORDER = ("central-sim", "worker", "station")
+ORDER = ("central-sim", "worker", "station", "dashboard")
 
 
 def central_sim_argv(current: Settings, *extra: str) -> list[str]:
@@ -23,7 +23,7 @@ def central_sim_argv(current: Settings, *extra: str) -> list[str]:
 
 
 def services(current: Settings, *, station: str, central_flags: tuple[str, ...] = ()) -> list[Service]:
-    """central-sim, the worker and one printing station, each with its readiness probe."""
+    """central-sim, the worker, one printing station and the dashboard, each with its readiness probe."""
     ektp = [sys.executable, "-m", "pipeline"]
     environment = current.as_environment()  # every child sees exactly these settings
     return [
@@ -34,4 +34,6 @@ def services(current: Settings, *, station: str, central_flags: tuple[str, ...] 
         Service("station", [*ektp, "station", "run", "--station", station,
                             "--metrics-port", str(current.station_metrics_port)],
                 lambda: http_ok(f"http://127.0.0.1:{current.station_metrics_port}/metrics"), environment),
+        Service("dashboard", [*ektp, "dashboard"],
+                lambda: http_ok(f"http://127.0.0.1:{current.dashboard_port}/healthz"), environment),
     ]

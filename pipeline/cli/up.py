@@ -15,14 +15,15 @@ from pipeline.system import ORDER, services
 
 
 def up(station: str = typer.Option("TPI-01", "--station", help="The printing station to start")) -> None:
-    """Start broker, central-sim, worker and printing station in the background; wait until all answer."""
+    """Start broker, central-sim, worker, printing station and dashboard in the background; wait until all answer."""
     current = settings()
     took = BrokerLauncher(current).start()
     console.print(f"broker       {current.bootstrap_servers}  ({'started' if took else 'already running'})")
     asyncio.run(ensure_topics(current))
     started = asyncio.run(_start_all(current, station))
     addresses = {"central-sim": current.central_url, "worker": f"metrics :{current.worker_metrics_port}",
-                 "station": f"{station}, metrics :{current.station_metrics_port}"}
+                 "station": f"{station}, metrics :{current.station_metrics_port}",
+                 "dashboard": f"http://{current.dashboard_host}:{current.dashboard_port}"}
     for running in started:
         how = "started" if running.started else "already running"
         console.print(f"{running.name:<12} {addresses[running.name]}  (pid {running.pid}, {how})")

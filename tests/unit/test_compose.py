@@ -13,6 +13,7 @@ import yaml
 
 from central_sim.config import CentralSettings
 from pipeline.config import DEV_ADMIN_TOKEN, DEV_CITIZEN_KEY_SECRET, Settings
+from pipeline.dashboard.security import allowed_hosts
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE_IMAGE = "ektp-pipeline:local"
@@ -492,3 +493,21 @@ def test_dashboard_covers_every_step_the_operators_watch(grafana_dashboard: dict
         "ektp_station_cards_printed_total", "ektp_station_blank_stock", "ektp_station_jobs_waiting",
         "ektp_station_jobs_refused_total",
     } <= queried
+
+
+def test_dashboard_answers_the_published_address_and_reads_the_worker(compose: dict[str, Any]) -> None:
+    """The dashboard's Host check accepts the loopback address compose publishes it on, its health check asks
+    /healthz there, and it reads the breaker from the worker's service, not from its own container."""
+    service = compose["services"]["dashboard"]
+    env = env_of(service)
+    [(address, host_port)] = published(service).values()
+    assert f"{address}:{host_port}" in allowed_hosts(env["EKTP_DASHBOARD_HOST"], int(env["EKTP_DASHBOARD_PORT"]))
+    assert f"http://127.0.0.1:{env['EKTP_DASHBOARD_PORT']}/healthz" in " ".join(service["healthcheck"]["test"])
+    worker_port = env_of(compose["services"]["worker"])["EKTP_WORKER_METRICS_PORT"]
+    assert env["EKTP_DASHBOARD_WORKER_METRICS_URL"] == f"http://worker:{worker_port}/metrics"
+
+
+def test_dashboard_token_comes_from_the_host_or_is_generated(compose: dict[str, Any]) -> None:
+    """No token is written into the compose file: the host's EKTP_DASHBOARD_TOKEN, or one made at start."""
+    assert env_of(compose["services"]["dashboard"])["EKTP_DASHBOARD_TOKEN"] == "${EKTP_DASHBOARD_TOKEN:-}"
+    assert Settings(dashboard_token="").dashboard_token is not None  # empty: `action_token` generates one

@@ -1,0 +1,185 @@
+"""What the operators' dashboard shows, gathered once per refresh into one JSON-ready overview.
+
+`Collector.sample()` asks its sources (Kafka offsets, the central link, the status, dead-letter and
+inventory views) and does the arithmetic of `pipeline.dashboard.figures`; the server hands the same overview
+to `/api/overview` and to every `/api/stream` listener. The sources are small protocols so the unit tests
+hand fakes; `pipeline.dashboard.sources` has the live ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from events.masking import mask_everywhere
+from events.printing import StationInventory
+from events.status import RequestStatus
+from pipeline.dashboard.figures import (
+    LinkHistory,
+    Partition,
+    RateMeter,
+    end_offsets_by_topic,
+    events_per_second,
+    lag_by_topic,
+    lag_rows,
+    run_out_forecast,
+    step_of_topic,
+)
+from pipeline.deadletter.view import DeadLetterEntry, DeadLetterStats
+from processors.backlog import backlog_by_step, stuck_requests
+
+RATE_WINDOW = 30.0  # seconds of end-offset samples a topic's rate is taken over
+PRINT_WINDOW = 300.0  # seconds of printing a station's run-out forecast is taken over
+HISTORY_POINTS = 180  # backlog samples the chart keeps
+STUCK_SHOWN = 50  # stuck requests listed (the count covers them all)
+PARKED_SHOWN = 50
+
+
+class KafkaOffsets(Protocol):
+    """Offsets on the broker: where each partition ends, and where each consumer group stands."""
+
+    async def end_offsets(self) -> dict[Partition, int]: ...
+
+    async def committed(self) -> dict[str, dict[Partition, int]]: ...
+
+
+class CentralProbe(Protocol):
+    """The link to central: does central answer, and what does the worker's breaker say."""
+
+    async def central_up(self) -> bool: ...
+
+    async def breaker(self) -> str | None: ...
+
+
+class StatusSource(Protocol):
+    @property
+    def latest(self) -> Mapping[str, RequestStatus]: ...
+
+
+class DeadLetterSource(Protocol):
+    def stats(self) -> DeadLetterStats: ...
+
+    def pending(self) -> list[DeadLetterEntry]: ...
+
+    def parked(self) -> list[DeadLetterEntry]: ...
+
+
+class InventorySource(Protocol):
+    @property
+    def latest(self) -> Mapping[str, StationInventory]: ...
+
+    @property
+    def prints(self) -> Mapping[str, deque[dt.datetime]]: ...
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Collector:
+    """Turns the sources into the overview, keeping what needs memory: rates, the link's history, the chart."""
+
+    kafka: KafkaOffsets
+    central: CentralProbe
+    statuses: StatusSource
+    dead_letters: DeadLetterSource
+    inventory: InventorySource
+    stuck_after: float
+    clock: Callable[[], float] = time.monotonic
+    now: Callable[[], dt.datetime] = utc_now
+    link: LinkHistory = field(default_factory=LinkHistory)
+    backlog_history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
+    _rates: dict[str, RateMeter] = field(default_factory=dict)
+    _errors: list[str] = field(default_factory=list)
+
+    async def sample(self) -> dict[str, Any]:
+        """One overview of the whole system, every personal number masked."""
+        now, ticks = self.now(), self.clock()
+        self._errors = []
+        overview = {
+            "generated_at": now.isoformat(),
+            **await self._topics(ticks),
+            "dlq": self._dead_letters(now),
+            "central_link": await self._central_link(now),
+            "stations": self._stations(now),
+            **self._backlog(now),
+            "errors": self._errors,
+        }
+        masked: dict[str, Any] = mask_everywhere(overview)
+        return masked
+
+    async def _topics(self, ticks: float) -> dict[str, Any]:
+        try:
+            ends = await self.kafka.end_offsets()
+            committed = await self.kafka.committed()
+        except Exception as error:  # noqa: BLE001 (a broker hiccup is shown on the page, not raised)
+            self._errors.append(f"kafka: {type(error).__name__}")
+            return {"topics": [], "lag": []}
+        rows = lag_rows(committed, ends)
+        lags, totals = lag_by_topic(rows), end_offsets_by_topic(ends)
+        topics = []
+        for name in sorted(totals):
+            meter = self._rates.setdefault(name, RateMeter(RATE_WINDOW))
+            meter.add(ticks, totals[name])
+            topics.append({"name": name, "step": step_of_topic(name), "end_offset": totals[name],
+                           "rate": round(meter.rate(), 2), "lag": lags.get(name, 0)})
+        lag = [{"group": row.group, "topic": row.topic, "partition": row.partition, "committed": row.committed,
+                "end_offset": row.end_offset, "lag": row.lag} for row in rows]
+        return {"topics": topics, "lag": lag}
+
+    def _dead_letters(self, now: dt.datetime) -> dict[str, Any]:
+        shown = self.dead_letters.stats().as_json(now)
+        parked = self.dead_letters.parked()
+        shown["parked_records"] = [
+            {"request_id": entry.request_id, "reason": entry.reason, "attempts": entry.attempts,
+             "kecamatan_code": entry.kecamatan_code, "last_failure_at": entry.last_failure_at.isoformat()}
+            for entry in parked[:PARKED_SHOWN]
+        ]
+        return shown
+
+    async def _central_link(self, now: dt.datetime) -> dict[str, Any]:
+        up = await self.central.central_up()
+        breaker = await self.central.breaker()
+        self.link.observe("up" if up else "down", breaker, now)
+        return {
+            "state": self.link.state,
+            "since": self.link.since.isoformat() if self.link.since else None,
+            "breaker": self.link.breaker,
+            "history": [{"state": change.state, "breaker": change.breaker, "at": change.at.isoformat()}
+                        for change in self.link.changes],
+        }
+
+    def _stations(self, now: dt.datetime) -> list[dict[str, Any]]:
+        stations = []
+        for station_id, stock in sorted(self.inventory.latest.items()):
+            rate = events_per_second(self.inventory.prints.get(station_id, ()), now, PRINT_WINDOW)
+            forecast = run_out_forecast(stock.blank_stock, rate, now)
+            stations.append({
+                "id": station_id, "blank_stock": stock.blank_stock, "updated_at": stock.updated_at.isoformat(),
+                "prints_per_minute": round(rate * 60, 2),
+                "forecast": None if forecast is None else {"seconds": round(forecast.seconds, 1),
+                                                           "at": forecast.at.isoformat()},
+            })
+        return stations
+
+    def _backlog(self, now: dt.datetime) -> dict[str, Any]:
+        statuses = list(self.statuses.latest.values())
+        backlog = {step.value: count for step, count in backlog_by_step(s.state for s in statuses).items()}
+        self.backlog_history.append({"at": now.isoformat(), "counts": backlog})
+        stuck = stuck_requests(statuses, now=now, older_than=dt.timedelta(seconds=self.stuck_after))
+        return {
+            "backlog": backlog,
+            "backlog_history": list(self.backlog_history),
+            "requests": len(statuses),
+            "stuck": {
+                "after_seconds": self.stuck_after, "count": len(stuck),
+                "requests": [{"request_id": s.request_id, "state": s.state.value, "step": s.step.value,
+                              "waiting_seconds": round(s.waiting_seconds, 1), "office_code": s.office_code,
+                              "nik_masked": s.nik_masked} for s in stuck[:STUCK_SHOWN]],
+            },
+        }

@@ -1,0 +1,153 @@
+"""The live sources of the dashboard: the broker's offsets, the central link, and the stations' blank stock.
+
+The status and dead-letter views are the project's own (`pipeline.status_view`, `pipeline.deadletter.view`);
+this module adds what only the dashboard needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections import defaultdict, deque
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import ValidationError
+
+from events.printing import StationInventory
+from pipeline.config import Settings
+from pipeline.dashboard.figures import Partition, breaker_from_metrics
+from pipeline.supervisor import http_ok
+from pipeline.topics import REGISTRY, STATION_INVENTORY
+
+STATION_GROUP_PREFIX = "ektp-station-"  # pipeline.station.config.StationConfig.group_id: one group per office
+PARTITIONS_REFRESH = 30.0  # seconds between looks at the topics' partitions (a topic may grow some)
+PRINTS_KEPT = 10_000  # print times kept per station: enough for any rate the forecast looks at
+
+
+class KafkaSource:
+    """End offsets of every registry topic and the committed offsets of the worker's and stations' groups."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
+        self._partitions_at = float("-inf")
+
+    async def start(self) -> None:
+        """Open the clients (they must be made inside the running loop)."""
+        servers = self.settings.bootstrap_servers
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=servers, client_id="ektp-dashboard",
+                                          request_timeout_ms=10_000)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False,
+                                          client_id="ektp-dashboard-offsets")
+        await self._admin.start()
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._admin is not None:
+            await self._admin.close()
+
+    @property
+    def admin(self) -> AIOKafkaAdminClient:
+        assert self._admin is not None, "KafkaSource.start() first"
+        return self._admin
+
+    async def end_offsets(self) -> dict[Partition, int]:
+        assert self._consumer is not None, "KafkaSource.start() first"
+        ends = await self._consumer.end_offsets(await self._registry_partitions())
+        return {(tp.topic, tp.partition): end for tp, end in ends.items()}
+
+    async def committed(self) -> dict[str, dict[Partition, int]]:
+        """Committed offsets of the worker's group (the faust app id) and every office's station group."""
+        groups = {self.settings.app_id}
+        for listed in await self.admin.list_consumer_groups():
+            if str(listed[0]).startswith(STATION_GROUP_PREFIX):
+                groups.add(str(listed[0]))
+        found: dict[str, dict[Partition, int]] = {}
+        for group in sorted(groups):
+            offsets = await self.admin.list_consumer_group_offsets(group)
+            if offsets:
+                found[group] = {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+        return found
+
+    async def _registry_partitions(self) -> list[TopicPartition]:
+        now = asyncio.get_running_loop().time()
+        if not self._partitions or now - self._partitions_at > PARTITIONS_REFRESH:
+            described = await self.admin.describe_topics([spec.name for spec in REGISTRY])
+            self._partitions = [TopicPartition(topic["topic"], partition["partition"])
+                                for topic in described if topic["error_code"] == 0
+                                for partition in topic["partitions"]]
+            self._partitions_at = now
+        return self._partitions
+
+
+class LinkSource:
+    """Central's /health, and the breaker gauge in the worker's /metrics."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.health_url = settings.central_url.rstrip("/") + "/health"
+        self.metrics_url = settings.dashboard_worker_metrics_url or (
+            f"http://127.0.0.1:{settings.worker_metrics_port}/metrics"
+        )
+
+    async def central_up(self) -> bool:
+        return await http_ok(self.health_url)
+
+    async def breaker(self) -> str | None:
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session, \
+                    session.get(self.metrics_url) as response:
+                if response.status != 200:
+                    return None
+                return breaker_from_metrics(await response.text())
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return None
+
+
+class InventoryView:
+    """Follows `ektp.station.inventory` from its start: every station's latest stock and its recent prints."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.latest: dict[str, StationInventory] = {}
+        self.prints: defaultdict[str, deque[dt.datetime]] = defaultdict(lambda: deque(maxlen=PRINTS_KEPT))
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            STATION_INVENTORY.name, bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
+            auto_offset_reset="earliest", enable_auto_commit=False, metadata_max_age_ms=5000,
+        )
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._follow())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _follow(self) -> None:
+        assert self._consumer is not None
+        async for record in self._consumer:
+            if record.value is not None:
+                self.take(record.value)
+
+    def take(self, value: bytes) -> None:
+        """Keep a stock event; an unreadable one is skipped."""
+        try:
+            event = StationInventory.model_validate_json(value)
+        except ValidationError:
+            return
+        self.latest[event.station_id] = event
+        if event.reason == "print":
+            self.prints[event.station_id].append(event.updated_at)
