@@ -7,9 +7,11 @@ import asyncio
 import faust
 
 from pipeline.admin import ensure_topics
+from pipeline.agents.kafka_io import changelog_specs
 from pipeline.config import Settings
 from pipeline.logs import configure_logging, get_logger
 from pipeline.metrics import serve_metrics
+from pipeline.topics import REGISTRY
 
 log = get_logger(__name__)
 
@@ -17,11 +19,11 @@ log = get_logger(__name__)
 def run_worker(app: faust.App, settings: Settings) -> None:
     """Create the registry's topics, then run `app` until SIGTERM or Ctrl-C.
 
-    Topics must exist before the consumer subscribes: a topic created later is seen only at the next
-    metadata refresh, minutes away, and the worker would sit idle until then.
+    Topics, the tables' changelogs among them, must exist before the consumer subscribes: a topic created
+    later is seen only at the next metadata refresh, minutes away, and the worker would sit idle until then.
     """
     configure_logging(settings)
-    outcomes = asyncio.run(ensure_topics(settings))
+    outcomes = asyncio.run(ensure_topics(settings, [*REGISTRY, *changelog_specs(app)]))
     log.info("topics ready", created=[o.name for o in outcomes if o.outcome == "created"])
     serve_metrics(settings.worker_metrics_port, settings.metrics_host)
     # faust would replace the root logger's handlers; ours mask NIKs, so it must leave them alone.

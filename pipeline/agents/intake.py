@@ -32,6 +32,9 @@ from processors.intake import (
 
 log = get_logger(__name__)
 
+# In a citizen's table entry, beside `CitizenRequests`: the message that recorded their latest request.
+RECORDED_BY = "recorded_by"
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -85,7 +88,9 @@ class Intake:
             validated, known, open_request_finished=bool(open_status and open_status.get("terminal")), now=now()
         )
         if isinstance(decision, Record):
-            self.citizen_key_to_requests[validated.citizen_key] = decision.citizen.to_json()
+            self.citizen_key_to_requests[validated.citizen_key] = {
+                **decision.citizen.to_json(), RECORDED_BY: _recorded_by(validated.request_id, partition, offset),
+            }
             await self.recorded.send(key=validated.citizen_key.encode(), value=encode(decision.recorded))
             metrics.SUBMISSIONS.labels("recorded").inc()
             log.info("enrollment recorded", request_type=decision.recorded.request_type.value)
@@ -93,7 +98,26 @@ class Intake:
             await self.reject(decision.rejected)
         elif isinstance(decision, Repeat):
             metrics.SUBMISSIONS.labels("repeat").inc()
-            log.info("repeated request ignored: it is already known")
+            stored = self.citizen_key_to_requests.get(validated.citizen_key) or {}
+            if stored.get(RECORDED_BY) == _recorded_by(validated.request_id, partition, offset):
+                await self.record_again(validated)
+            else:
+                log.info("repeated request ignored: it is already known")
+
+    async def record_again(self, validated: SubmissionValidated) -> None:
+        """Send `recorded` again: the very message that recorded the request is being read a second time.
+
+        The table's write and the `recorded` message are not atomic: a worker killed between the two
+        kept the first and lost the second, and the message read again after the restart looked like a
+        repeat, so the request was never recorded (ektp chaos lost 4 of 1,000 so). Offsets are committed
+        only once `recorded` is delivered, so a lost one always comes back this way; a desk's genuine
+        repeat is another message and stays ignored. Sending `recorded` twice is safe: the steps after
+        the intake are idempotent by request_id.
+        """
+        again = decide_recording(validated, CitizenRequests(), open_request_finished=True, now=now())
+        if isinstance(again, Record):
+            await self.recorded.send(key=validated.citizen_key.encode(), value=encode(again.recorded))
+            log.warning("known request without any status: recorded again")
 
     async def reject(self, rejection: EnrollmentRejected) -> None:
         metrics.SUBMISSIONS.labels("rejected").inc()
@@ -123,6 +147,11 @@ def register_intake(app: faust.App, settings: Settings, request_id_to_status: Ta
         """Per citizen: drop repeats, refuse a second open request, record the rest."""
         async for event in stream.events():
             await intake.record(event)
+
+
+def _recorded_by(request_id: str, partition: int, offset: int) -> str:
+    """Which message recorded a request, as the citizen's table entry remembers it."""
+    return f"{request_id}@{partition}:{offset}"
 
 
 def _raw_key(rejection: EnrollmentRejected) -> bytes | None:

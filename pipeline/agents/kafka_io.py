@@ -9,7 +9,7 @@ import faust
 from faust.streams import _current_event
 from pydantic import BaseModel
 
-from pipeline.topics import TopicSpec
+from pipeline.topics import FOREVER, TopicSpec
 
 
 def raw_topic(app: faust.App, spec: TopicSpec) -> faust.TopicT:
@@ -39,3 +39,30 @@ def act_for(event: Any) -> None:
     must name each task's own event, or every write lands in the partition of the batch's last event.
     """
     _current_event.set(weakref.ref(event))
+
+
+def changelog_specs(app: faust.App) -> list[TopicSpec]:
+    """The changelog topic of every table of `app`, for `ensure_topics` to create before faust starts.
+
+    Left to faust, a changelog is created as the worker starts, and a consumer whose metadata still shows
+    it with 0 partitions stops the agent for good (`PartitionsMismatch`, seen in `ektp bench`).
+    """
+    return [
+        TopicSpec(
+            name=table.changelog_topic.get_topic_name(), key="table key", value="table value (JSON)",
+            written_by="worker", read_by="worker (table recovery)", cleanup_policy="compact",
+            retention_ms=FOREVER, partitions=table.partitions, internal=True,
+        )
+        for table in app.tables.values()
+    ]
+
+
+async def know_changelog(app: faust.App, table: Any) -> None:
+    """Load the producer's metadata of `table`'s changelog before the table's first write.
+
+    A table with `use_partitioner` picks the changelog partition of each write at once, from what the
+    producer knows of the topic, without waiting for metadata: on a fresh producer the first write failed
+    (`TypeError: 'NoneType' object is not iterable` in aiokafka's `_partition`) and the agent stopped.
+    """
+    producer: Any = app.producer  # faust's aiokafka driver; its interface does not show the client
+    await producer._ensure_producer().partitions_for(table.changelog_topic.get_topic_name())

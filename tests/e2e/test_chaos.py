@@ -1,0 +1,47 @@
+"""`ektp chaos` on a small count: every kind of fault injected while requests run, and nothing lost.
+
+The run is a process of its own with a private system (broker, central-sim, worker, station) on free ports;
+the invariants come from its JSON verdict, which reads them off the topics and the station's journal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Settings
+from tests.support.processes import run_ektp
+
+pytestmark = pytest.mark.e2e
+
+COUNT = 100
+FAULT_KINDS = {"worker_sigkill", "station_sigkill_mid_print", "broker_restart", "central_down", "central_hang"}
+
+
+def test_chaos_loses_nothing_and_prints_nothing_twice_under_every_kind_of_fault(tmp_path: Path) -> None:
+    """Worker SIGKILLed twice, station SIGKILLed mid-print, broker restarted, central down then hanging:
+    every request ends terminal, none lost, none printed twice, no status moves backwards."""
+    finished = run_ektp("chaos", "--count", str(COUNT), "--outage", "2", "--json",
+                        settings=Settings(run_dir=tmp_path / "run"), timeout=420)
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-4000:]
+    verdict = json.loads(finished.stdout.strip().splitlines()[-1])
+
+    assert verdict["ok"] is True
+    assert verdict["failed"] == []
+    assert verdict["submitted"] == COUNT
+    assert verdict["lost"] == 0
+    assert verdict["terminal"] == verdict["requests"] > 0
+    assert verdict["double_printed"] == 0
+    assert verdict["regressions"] == 0
+    assert verdict["order_violations"] == 0
+    assert verdict["dlq_pending"] == 0
+    assert verdict["cards_printed"] == verdict["final_states"]["COLLECTED"]
+    kinds = [fault["kind"] for fault in verdict["faults"]]
+    assert set(kinds) == FAULT_KINDS
+    assert kinds.count("worker_sigkill") == 2
+    assert all(fault["at_s"] >= 0 for fault in verdict["faults"])
+    assert re.search(r"(?<!\d)\d{16}(?!\d)", output) is None  # no full NIK on the screen or in the logs
