@@ -34,9 +34,9 @@ browser: ## Install Debian's chromium for the browser tests, once
 test: setup browser lint typecheck ## Lint, type-check and run every test (unit, integration, e2e, browser)
 	$(BIN)/pytest
 
-bench: setup ## Measure throughput and latency on the real broker
-	@echo "The end-to-end benchmark against the raw Kafka limit comes with issue 8. Today, on a running"
-	@echo "system (.venv/bin/ektp up): .venv/bin/ektp bench central  and  .venv/bin/ektp bench dlq"; exit 2
+BENCH_COUNT ?= 5000
+bench: setup ## Throughput, latency, the raw-Kafka baseline and the drain rate on a private system (bench/results/)
+	$(BIN)/ektp bench --count $(BENCH_COUNT) --json
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

@@ -1,9 +1,9 @@
 """The approval step's agents: recorded enrollments to central, central's decisions to the printers.
 
 Thin: the rules are in `processors/approval.py`, `processors/dead_letter.py` and
-`processors/print_dispatch.py`. Throughput comes from batches (`take_events`) and concurrent calls inside
-one agent (concurrency stays 1: faust-streaming #606); one citizen's records in a batch go one after the
-other, so central sees them in order.
+`processors/print_dispatch.py`. Throughput comes from batches (`take_events`) sent to central's batch
+endpoint in one call (concurrency stays 1: faust-streaming #606); a call holds at most one record per
+citizen and central decides its items in order, so one citizen's records reach central in order.
 
 A record central cannot take now (refused, timeout, 5xx, 429, open breaker) is written to
 `ektp.approval.deadletter` unchanged, with the failure in its headers; while a citizen has a record
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from pipeline import metrics
 from pipeline.agents.deadletter import failure_headers, header_text
 from pipeline.agents.kafka_io import act_for, encode, raw_topic
 from pipeline.central import CentralClient, CentralRejected, CentralUnavailable
+from pipeline.central.client import MAX_BATCH, BatchAnswer
 from pipeline.config import Settings
 from pipeline.logs import bind_message_context, get_logger
 from pipeline.topics import (
@@ -97,73 +98,108 @@ class Approver:
         )
 
     async def approve(self, events: list[Any]) -> None:
-        """One batch: ask central (concurrently across citizens, in order within one), publish the outcomes.
+        """One batch: ask central in one call per round, publish the outcomes.
 
+        A round holds at most one record per citizen, in order (`rounds`): a citizen's second record is
+        routed only once the first's outcome is known, so it is diverted if the first must wait.
         Never raises: `take_events` acks the whole batch when its body ends, however it ends.
         """
         readable = [(event, record) for event in events if (record := await self._read(event)) is not None]
-        by_citizen: dict[str, list[tuple[Any, EnrollmentRecorded]]] = defaultdict(list)
-        for event, record in readable:
-            by_citizen[record.citizen_key].append((event, record))
-        groups = await asyncio.gather(*(self._approve_in_order(group) for group in by_citizen.values()))
-        for event, record, outcome in (item for group in groups for item in group):
-            bind_message_context(request_id=record.request_id)
-            await self._publish(event, record, outcome)
+        for round_ in rounds(readable):
+            for event, record, outcome in await self._approve_round(round_):
+                bind_message_context(request_id=record.request_id)
+                await self._publish(event, record, outcome)
 
-    async def _approve_in_order(
-        self, group: list[tuple[Any, EnrollmentRecorded]]
+    async def _approve_round(
+        self, items: list[tuple[Any, EnrollmentRecorded]]
     ) -> list[tuple[Any, EnrollmentRecorded, Outcome]]:
+        plans: list[tuple[Any, EnrollmentRecorded, Route, tuple[str, ...], list[str]]] = []
+        asking: list[EnrollmentRecorded] = []
+        for event, record in items:
+            memory = self.citizen_approvals.get(record.citizen_key) or {"waiting": [], "decided": []}
+            waiting, decided_ids = tuple(memory["waiting"]), list(memory["decided"])
+            route = route_for(record.request_id, waiting=waiting, decided=record.request_id in decided_ids)
+            plans.append((event, record, route, waiting, decided_ids))
+            if route == Route.ASK_CENTRAL:
+                note = sent_for_enrollment(record, now())
+                await self.notes_topic.send(key=record.citizen_key.encode(), value=encode(note))
+                asking.append(record)
+        answers = iter(await self._decide_all(asking))
         outcomes: list[tuple[Any, EnrollmentRecorded, Outcome]] = []
-        for event, record in group:
-            # A table write goes to the changelog partition of the event being processed; in a batch that
-            # would be the batch's last event. Each group runs in its own task: name its own event.
+        for event, record, route, waiting_before, decided_before in plans:
+            outcome, waiting, decided_ids = self._settle(event, record, route, waiting_before, decided_before, answers)
+            # A table write goes to the changelog partition of the current event: in a batch, name this one.
             act_for(event)
-            outcomes.append((event, record, await self._approve_one(event, record)))
+            self.citizen_approvals[record.citizen_key] = {"waiting": list(waiting), "decided": decided_ids}
+            outcomes.append((event, record, outcome))
         return outcomes
 
-    async def _approve_one(self, event: Any, record: EnrollmentRecorded) -> Outcome:
-        key = record.citizen_key
-        memory = self.citizen_approvals.get(key) or {"waiting": [], "decided": []}
-        waiting, decided_ids = tuple(memory["waiting"]), list(memory["decided"])
-        route = route_for(record.request_id, waiting=waiting, decided=record.request_id in decided_ids)
-        outcome: Outcome
+    def _settle(
+        self, event: Any, record: EnrollmentRecorded, route: Route, waiting: tuple[str, ...], decided_ids: list[str],
+        answers: Iterator[ApprovalDecided | Failed],
+    ) -> tuple[Outcome, tuple[str, ...], list[str]]:
+        """A record's outcome, and the citizen's waiting and decided request ids after it."""
         if route == Route.ALREADY_DECIDED:
-            outcome = Skipped()
-        elif route == Route.DIVERT:
+            return Skipped(), waiting, decided_ids
+        if route == Route.DIVERT:
             error = DivertedBehindEarlierRequest(f"waits behind the citizen's earlier request {waiting[0]}")
-            outcome = Failed(error, "diverted", now(), counts_as_attempt=False)
-            waiting = waiting_after_failure(waiting, record.request_id)
-        else:
-            note = sent_for_enrollment(record, now())
-            await self.notes_topic.send(key=key.encode(), value=encode(note))
-            outcome = await self._decide(record)
-            if isinstance(outcome, ApprovalDecided):
-                waiting = waiting_after_decision(waiting, record.request_id)
-                decided_ids = [*decided_ids, record.request_id][-DECIDED_KEPT:]
-            elif self._parks(event, outcome):
-                waiting = waiting_after_decision(waiting, record.request_id)  # a person takes it out of line
-            else:
-                waiting = waiting_after_failure(waiting, record.request_id)
-        self.citizen_approvals[key] = {"waiting": list(waiting), "decided": decided_ids}
-        return outcome
+            failure = Failed(error, "diverted", now(), counts_as_attempt=False)
+            return failure, waiting_after_failure(waiting, record.request_id), decided_ids
+        outcome = next(answers)
+        if isinstance(outcome, ApprovalDecided):
+            decided_ids = [*decided_ids, record.request_id][-DECIDED_KEPT:]
+            return outcome, waiting_after_decision(waiting, record.request_id), decided_ids
+        if self._parks(event, outcome):  # a person takes it out of line
+            return outcome, waiting_after_decision(waiting, record.request_id), decided_ids
+        return outcome, waiting_after_failure(waiting, record.request_id), decided_ids
+
+    async def _decide_all(self, records: list[EnrollmentRecorded]) -> list[ApprovalDecided | Failed]:
+        """Central's decision on each record, in order, in as few calls as central takes; never raises."""
+        chunks = [records[start:start + MAX_BATCH] for start in range(0, len(records), MAX_BATCH)]
+        decided_chunks = await asyncio.gather(*(self._decide_chunk(chunk) for chunk in chunks))
+        return [outcome for chunk in decided_chunks for outcome in chunk]
+
+    async def _decide_chunk(self, records: list[EnrollmentRecorded]) -> list[ApprovalDecided | Failed]:
+        try:
+            answers = await self.central.enroll_batch([enrollment_for_central(record) for record in records])
+        except CentralRejected as refusal:  # the batch itself refused (not an item): ask for each on its own
+            log.warning("central refused a batch; asking one by one", status=refusal.status, code=refusal.code)
+            return list(await asyncio.gather(*(self._decide(record) for record in records)))
+        except CentralUnavailable as failure:
+            return [self._unavailable(failure) for _record in records]
+        except Exception as error:  # a bug must not ack the batch without an outcome: dead-letter it
+            log.exception("unexpected error calling central")
+            return [Failed(error, "bad_response", now()) for _record in records]
+        return [self._outcome_of(record, answer) for record, answer in zip(records, answers, strict=True)]
+
+    def _outcome_of(self, record: EnrollmentRecorded, answer: BatchAnswer) -> ApprovalDecided | Failed:
+        if isinstance(answer, CentralRejected):
+            log.warning("central refused a record", request_id=record.request_id, status=answer.status,
+                        code=answer.code)
+            return refused_by_central(record, answer.status, answer.code, answer.detail, now())
+        if isinstance(answer, CentralUnavailable):
+            return self._unavailable(answer)
+        return decided(record, decision=answer.decision, reason=answer.reason, decided_at=answer.decided_at,
+                       token=answer.token, now=now())
+
+    @staticmethod
+    def _unavailable(failure: CentralUnavailable) -> Failed:
+        metrics.CENTRAL_FAILURES.labels(failure.reason).inc()
+        # An open breaker never reached central: it is no try of the record's own.
+        return Failed(failure, failure.reason, now(), counts_as_attempt=failure.reason != "circuit_open")
 
     async def _decide(self, record: EnrollmentRecorded) -> ApprovalDecided | Failed:
         """Central's decision on one record, or why central could not be reached; never raises."""
         try:
             answer = await self.central.enroll(enrollment_for_central(record))
         except CentralRejected as refusal:
-            log.warning("central refused a record", request_id=record.request_id, status=refusal.status,
-                        code=refusal.code)
-            return refused_by_central(record, refusal.status, refusal.code, refusal.detail, now())
+            return self._outcome_of(record, refusal)
         except CentralUnavailable as failure:
-            metrics.CENTRAL_FAILURES.labels(failure.reason).inc()
-            # An open breaker never reached central: it is no try of the record's own.
-            return Failed(failure, failure.reason, now(), counts_as_attempt=failure.reason != "circuit_open")
+            return self._unavailable(failure)
         except Exception as error:  # a bug must not ack the batch without an outcome: dead-letter it
             log.exception("unexpected error calling central")
             return Failed(error, "bad_response", now())
-        return decided(record, decision=answer.decision, reason=answer.reason, decided_at=answer.decided_at,
-                       token=answer.token, now=now())
+        return self._outcome_of(record, answer)
 
     def _attempts(self, event: Any, failure: Failed) -> int:
         before = int(header_text(event, DeadLetterHeader.ATTEMPTS) or 0)
@@ -208,6 +244,19 @@ class Approver:
         else:
             log.warning("record dead-lettered; it waits for a replay", reason=failure.reason, attempts=attempts)
             metrics.DLQ_DEAD_LETTERED.labels(failure.reason).inc()
+
+
+def rounds(items: list[tuple[Any, EnrollmentRecorded]]) -> list[list[tuple[Any, EnrollmentRecorded]]]:
+    """The batch split so that each round holds at most one record per citizen, each citizen's in order."""
+    result: list[list[tuple[Any, EnrollmentRecorded]]] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        number = seen.get(item[1].citizen_key, 0)
+        seen[item[1].citizen_key] = number + 1
+        if number == len(result):
+            result.append([])
+        result[number].append(item)
+    return result
 
 
 def register_approval(app: faust.App, settings: Settings) -> Approver:

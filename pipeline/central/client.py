@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Self
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Self, Union
 
 import aiohttp
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
@@ -22,6 +22,10 @@ from pipeline.central.errors import CentralRejected, CentralUnavailable, Circuit
 from pipeline.config import Settings
 
 ENROLL_PATH = "/v1/enrollments"
+BATCH_PATH = "/v1/enrollments:batch"
+MAX_BATCH = 500  # central's largest batch (central_sim `--max-batch`)
+
+BatchAnswer = Union["CentralResponse", CentralRejected, CentralUnavailable]
 
 
 class CentralResponse(BaseModel):
@@ -103,6 +107,22 @@ class CentralClient:
             self.breaker.record_failure("bad_response")
             raise CentralUnavailable("bad_response", f"central's answer is not a decision: {error}") from error
 
+    async def enroll_batch(self, enrollments: Sequence[Mapping[str, Any]]) -> list[BatchAnswer]:
+        """Central's answer to each enrollment, in order, from one call (`POST /v1/enrollments:batch`).
+
+        Central decides a batch's items in order, so one citizen's records keep their order; a rate limit
+        refuses a tail of the batch, never an item before a granted one. Each answer is a `CentralResponse`,
+        a `CentralRejected` (that item's 4xx) or a `CentralUnavailable` (its 429 or 5xx). The whole call
+        failing raises as `enroll` does. At most `MAX_BATCH` items.
+        """
+        if not enrollments:
+            return []
+        body = await self._call(BATCH_PATH, list(enrollments))
+        if not isinstance(body, list) or len(body) != len(enrollments):
+            self.breaker.record_failure("bad_response")
+            raise CentralUnavailable("bad_response", "central's batch answer does not match the batch")
+        return [_batch_answer(item) for item in body]
+
     async def _call(self, path: str, payload: Any) -> Any:
         """POST with retries; returns the parsed JSON of a 2xx answer."""
         attempts = self.settings.central_max_attempts
@@ -174,6 +194,29 @@ class CentralClient:
                 return None  # waiting that long belongs to the dead-letter stream, not to this call
             delay = max(delay, retry_after)
         return delay
+
+
+def _batch_answer(item: Any) -> BatchAnswer:
+    """One item of a batch answer: `{"status": 200, ...decision}` or `{"status": 4xx|5xx, "error", "detail"}`."""
+    if not isinstance(item, dict):
+        return CentralUnavailable("bad_response", "an item of central's batch answer is not an object")
+    status = item.get("status")
+    if status == 200:
+        try:
+            return CentralResponse.model_validate(item)
+        except ValidationError as error:
+            return CentralUnavailable("bad_response", f"central's answer is not a decision: {error}")
+    code, detail = str(item.get("error", "unknown")), str(item.get("detail", ""))[:500]
+    if status == 429:
+        return CentralUnavailable("rate_limited", detail, status=429, retry_after=_number(item.get("retry_after")))
+    if isinstance(status, int) and 400 <= status < 500:
+        return CentralRejected(status, code, detail)
+    return CentralUnavailable("server_error", f"HTTP {status}: {code} {detail}"[:300],
+                              status=status if isinstance(status, int) else None)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _retry_after(header: str | None) -> float | None:

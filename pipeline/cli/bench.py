@@ -1,17 +1,71 @@
-"""`ektp bench ...`: measurements on this machine, never assertions."""
+"""`ektp bench ...`: measurements on this machine, never assertions.
+
+`ektp bench` alone runs the end-to-end benchmark on a private system of its own (pipeline/bench/run.py);
+`ektp bench central` and `ektp bench dlq` measure one part of a running system.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import signal
+from pathlib import Path
 
 import typer
+from rich.console import Console
 
-from pipeline.bench_central import bench_central
-from pipeline.bench_dlq import bench_dlq
+from pipeline.bench.central import bench_central
+from pipeline.bench.dlq import bench_dlq
+from pipeline.bench.run import BenchPlan, run_bench, save_result
 from pipeline.cli.context import console, settings
 
-app = typer.Typer(help="Measure the pipeline on this machine.", no_args_is_help=True)
+app = typer.Typer(help="Measure the pipeline on this machine.", invoke_without_command=True)
+progress = Console(stderr=True, highlight=False, soft_wrap=True)  # stdout's last line is the JSON
+
+
+@app.callback()
+def end_to_end(
+    ctx: typer.Context,
+    count: int = typer.Option(5000, "--count", min=1, help="Valid submissions sent, submitted → COLLECTED"),
+    dlq_count: int | None = typer.Option(
+        None, "--dlq-count", min=1, help="Requests in the dead-letter backlog drained (default: min(count, 2000))"
+    ),
+    rate: float | None = typer.Option(None, "--rate", min=1, help="Submissions per second (default: all at once)"),
+    partitions: int | None = typer.Option(None, "--partitions", min=1, help="Partitions per topic (default: settings)"),
+    timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds to wait for the last card"),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (the last stdout line)"),
+    results: Path | None = typer.Option(None, "--results-dir", help="Where the result is saved (bench/results)"),
+    keep: bool = typer.Option(False, "--keep", help="Keep the private system's folder (logs, journals)"),
+) -> None:
+    """Without a subcommand: throughput, latency, the raw-Kafka baseline and the drain rate, on a private system.
+
+    Starts a broker, central-sim (zero latency, no rate limit), a worker and an instant printing station of
+    its own on free ports, and stops them at the end. The result is saved under bench/results/.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    settings()  # logging configured like every command's
+    plan = BenchPlan(count=count, dlq_count=dlq_count or min(count, 2000), rate=rate, partitions=partitions,
+                     timeout=timeout or max(180.0, count / 10), keep=keep)
+    # SIGTERM stops the run like Ctrl-C: the private system is stopped, not orphaned.
+    signal.signal(signal.SIGTERM, _interrupt)
+    result = asyncio.run(run_bench(plan, say=progress.print))
+    path = save_result(result, results)
+    progress.print(f"saved {path}")
+    if as_json:
+        print(json.dumps(result))
+    else:
+        latency = result["latency_ms"]
+        console.print(
+            f"{result['collected']}/{result['count']} collected: {result['throughput_rps']:.0f} requests/s "
+            f"(baseline {result['baseline_rps']:.0f}/s, ratio {result['ratio']:.2f}); end to end p50 "
+            f"{latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, p99 {latency['p99']:.0f} ms; "
+            f"dead-letter drain {result['dlq_drain_rps']:.0f}/s"
+        )
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command()

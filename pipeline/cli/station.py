@@ -36,6 +36,11 @@ def run(  # typer passes every option by name
     )] = 0,
     misprint_rate: Annotated[float, typer.Option(min=0.0, max=0.99, help="Simulated misprints per print")] = 0.0,
     misprint_seed: Annotated[int, typer.Option(help="Seed of the simulated misprints")] = 0,
+    instant: Annotated[bool | None, typer.Option(
+        "--instant/--no-instant",
+        help="Benchmarks only: write a 1x1 placeholder instead of drawing the card (journal and files the same); "
+             "default EKTP_STATION_INSTANT (off)",
+    )] = None,
     crash_at: Annotated[str | None, typer.Option(
         hidden=True, envvar="EKTP_STATION_CRASH_AT", help="Test hook only: SIGKILL at <point>:<n>",
     )] = None,
@@ -46,6 +51,7 @@ def run(  # typer passes every option by name
         metrics_port=settings().station_metrics_port if metrics_port is None else metrics_port,
         initial_blanks=initial_blanks, misprint_rate=misprint_rate,
         misprint_seed=misprint_seed, crash_hook=CrashHook.parse(crash_at),
+        instant=settings().station_instant if instant is None else instant,
     )
     asyncio.run(StationRunner(config).run())
 

@@ -414,11 +414,18 @@ class Journal:
 
     def mark_sent(self, message: OutboxMessage) -> None:
         """Kafka acknowledged the message; a card's print.completed makes its job reported (card data erased)."""
+        self.mark_all_sent([message])
+
+    def mark_all_sent(self, messages: Sequence[OutboxMessage]) -> None:
+        """`mark_sent` for every message of an acknowledged batch, in one transaction (one sync, not one each)."""
         with self._tx() as db:
-            db.execute("UPDATE outbox SET sent = 1 WHERE seq = ?", (message.seq,))
-            if message.job_key is not None and message.topic == PRINT_COMPLETED.name:
-                db.execute("UPDATE jobs SET state = ?, payload = NULL, updated_at = ? WHERE job_key = ? AND state = ?",
-                           (JobState.REPORTED.value, now_text(), message.job_key, JobState.PRINTED.value))
+            for message in messages:
+                db.execute("UPDATE outbox SET sent = 1 WHERE seq = ?", (message.seq,))
+                if message.job_key is not None and message.topic == PRINT_COMPLETED.name:
+                    db.execute(
+                        "UPDATE jobs SET state = ?, payload = NULL, updated_at = ? WHERE job_key = ? AND state = ?",
+                        (JobState.REPORTED.value, now_text(), message.job_key, JobState.PRINTED.value),
+                    )
 
     # -- stock
 

@@ -154,6 +154,15 @@ def card_png(card: CardData, *, card_serial: str, issued_on: dt.date) -> bytes:
     return buffer.getvalue()
 
 
+@cache
+def instant_png() -> bytes:
+    """A 1x1 PNG for benchmarks (`ektp station run --instant`): the file exists, so recovery is the same, but
+    nothing is drawn. A real station never uses it."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1), BACKGROUND).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def ensure_private_dir(path: Path) -> None:
     """Create `path` (and parents) with mode 0700: it holds personal data.
 

@@ -232,6 +232,7 @@ class StationRunner:
                 self._outbox.set()
                 continue
             self._outbox.set()  # a step that found nothing may still have queued notes (waiting for blanks)
+            engine.observe_if_due()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._work.wait(), engine.next_retry_in())
 

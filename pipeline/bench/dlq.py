@@ -34,8 +34,13 @@ class DrainBench:
         return self.count / self.drain_seconds if self.drain_seconds else 0.0
 
 
-async def bench_dlq(settings: Settings, count: int, *, say: Callable[[str], None] = print) -> DrainBench:
-    """Fill the dead-letter stream with `count` requests while central is down, then time its drain."""
+async def bench_dlq(
+    settings: Settings, count: int, *, say: Callable[[str], None] = print, timeout: float | None = None
+) -> DrainBench:
+    """Fill the dead-letter stream with `count` requests while central is down, then time its drain.
+
+    Each of the two waits gives up after `timeout` seconds (EktpError); None waits as long as it takes.
+    """
     view = DeadLetterView(settings)
     await view.start()
     try:
@@ -48,22 +53,26 @@ async def bench_dlq(settings: Settings, count: int, *, say: Callable[[str], None
         await send_submissions(settings, submissions)
         ids = {s.request_id for s in submissions if s.request_id}
         await _until(lambda: ids <= {e.request_id for e in view.pending()}, say,
-                     lambda: f"{len(view.pending())} waiting")
+                     lambda: f"{len(view.pending())} waiting", timeout)
         filled = time.monotonic() - began
         say(f"{count} requests wait in the dead-letter stream after {filled:.1f}s; clearing the outage")
         await call_outage_admin(settings, "POST", {"mode": "clear"})
         began = time.monotonic()
         await _until(lambda: not ids & {e.request_id for e in view.pending()}, say,
-                     lambda: f"{len(ids & {e.request_id for e in view.pending()})} still waiting")
+                     lambda: f"{len(ids & {e.request_id for e in view.pending()})} still waiting", timeout)
         drained = time.monotonic() - began
     finally:
         await view.stop()
     return DrainBench(count=count, fill_seconds=filled, drain_seconds=drained)
 
 
-async def _until(fact: Callable[[], bool], say: Callable[[str], None], progress: Callable[[], str]) -> None:
-    last = time.monotonic()
+async def _until(
+    fact: Callable[[], bool], say: Callable[[str], None], progress: Callable[[], str], timeout: float | None
+) -> None:
+    last = began = time.monotonic()
     while not fact():
+        if timeout is not None and time.monotonic() - began > timeout:
+            raise EktpError(f"the dead-letter backlog did not get there within {timeout:.0f}s: {progress()}")
         if time.monotonic() - last > 5:
             say(f"  {progress()}")
             last = time.monotonic()

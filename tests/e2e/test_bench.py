@@ -1,0 +1,43 @@
+"""`ektp bench --json` on a small count: a whole private system, every request collected, a well-formed result.
+
+Figures are never asserted against thresholds (the machine decides them); only that they exist and are
+positive, that every request sent was collected, and that the result was saved with the machine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Settings
+from tests.support.processes import run_ektp
+
+pytestmark = pytest.mark.e2e
+
+COUNT = 60
+
+
+def test_bench_collects_every_request_and_reports_its_figures(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    finished = run_ektp("bench", "--count", str(COUNT), "--dlq-count", "20", "--json", "--results-dir", str(results),
+                        settings=Settings(run_dir=tmp_path / "run"), timeout=240)
+    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-4000:]
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+
+    assert result["count"] == COUNT
+    assert result["collected"] == COUNT
+    assert result["final_states"] == {"COLLECTED": COUNT}
+    for figure in ("throughput_rps", "baseline_rps", "ratio", "dlq_drain_rps"):
+        assert result[figure] > 0, figure
+    assert set(result["latency_ms"]) >= {"p50", "p95", "p99"}
+    assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p95"] <= result["latency_ms"]["p99"]
+    assert "READY_FOR_PICKUP->COLLECTED" in result["steps_latency_ms"]
+    assert result["baseline"]["hops"] == 10
+    assert result["dlq"]["count"] == 20
+    assert result["machine"]["cpu_count"] >= 1
+    assert result["machine"]["kafka_version"]
+
+    [saved] = results.glob("*.json")
+    assert json.loads(saved.read_text()) == result
