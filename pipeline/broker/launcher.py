@@ -144,10 +144,8 @@ class BrokerLauncher:
     def _format_storage(self) -> None:
         if (self.kraft_dir / "meta.properties").is_file():
             return
-        # A Kafka cluster id is a random UUID in unpadded URL-safe base64; no need to start a JVM for it.
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         command = self._java(
-            "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.properties_file),
+            "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(self.properties_file),
             "--ignore-formatted", heap=False,
         )
         result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -260,6 +258,17 @@ class BrokerLauncher:
     @property
     def log_file(self) -> Path:
         return self.logs_dir / "server.log"
+
+
+def new_cluster_id() -> str:
+    """A random UUID in unpadded URL-safe base64, as Kafka makes one; no need to start a JVM for it.
+
+    Like Kafka's `Uuid.randomUuid`, never one that starts with '-': the storage tool would read it as an option.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _require(tool: str, what: str) -> str:

@@ -12,7 +12,9 @@ from pipeline.cli import (
     bench,
     broker,
     central,
+    chaos,
     config,
+    dashboard,
     demo,
     dlq,
     enroll,
@@ -40,6 +42,8 @@ app.add_typer(config.app, name="config")
 app.add_typer(schema.app, name="schema")
 app.add_typer(nik.app, name="nik")
 app.command("demo")(demo.demo)
+app.command("dashboard")(dashboard.dashboard)
+app.command("chaos")(chaos.chaos)
 app.command("up")(up.up)
 app.command("down")(up.down)
 app.add_typer(generate.app, name="generate")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from pipeline.broker import BrokerLauncher
+from pipeline.broker.launcher import new_cluster_id
 from pipeline.config import Settings
 from pipeline.errors import PrerequisiteMissing
 
@@ -68,3 +71,17 @@ def test_status_of_a_broker_never_started_is_down(tmp_path: Path) -> None:
     status = launcher.status()
     assert not status.running
     assert not status.up
+
+
+def test_a_cluster_id_never_starts_with_a_dash_the_storage_tool_would_take_for_an_option(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    leading_dash = uuid.UUID(bytes=base64.urlsafe_b64decode("-" + "A" * 21 + "=="))
+    plain = uuid.UUID(int=1)
+    draws = iter([leading_dash, plain])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(draws))
+
+    cluster_id = new_cluster_id()
+
+    assert cluster_id == base64.urlsafe_b64encode(plain.bytes).decode().rstrip("=")
+    assert len(cluster_id) == 22
