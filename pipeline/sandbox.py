@@ -21,6 +21,17 @@ from pipeline.config import Settings
 from pipeline.supervisor import Supervisor
 from pipeline.system import ORDER, services
 
+# A link that gives up fast and a worker that looks at it often, so that outages play out in seconds:
+# the whole-system tests, `ektp chaos` and the demo's test use it.
+FAST_LINK: dict[str, Any] = {
+    "central_timeout": 1.0,
+    "central_connect_timeout": 0.5,
+    "central_max_attempts": 2,
+    "central_backoff_base": 0.05,
+    "central_breaker_cooldown": 2.0,
+    "dlq_check_interval": 1.0,
+}
+
 
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""

@@ -14,18 +14,22 @@ from pipeline.config import Settings
 from pipeline.topics import REQUEST_STATUS
 
 
-class StatusView:
-    """Reads the compacted status topic from its start and keeps following it."""
+class TopicFollower:
+    """Reads one topic from its start, without a consumer group, and keeps following it.
+
+    A subclass keeps what it needs of each record in `take`; the follower owns the consumer and its task.
+    """
+
+    topic: str
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.latest: dict[str, RequestStatus] = {}
         self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            REQUEST_STATUS.name, bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
+            self.topic, bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
             auto_offset_reset="earliest", enable_auto_commit=False, metadata_max_age_ms=5000,
         )
         await self._consumer.start()
@@ -42,11 +46,27 @@ class StatusView:
     async def _follow(self) -> None:
         assert self._consumer is not None
         async for record in self._consumer:
-            if record.value is None:
-                continue
-            with contextlib.suppress(ValidationError):
-                status = RequestStatus.model_validate_json(record.value)
-                self.latest[status.request_id] = status
+            if record.value is not None:
+                self.take(record.value)
+
+    def take(self, value: bytes) -> None:
+        raise NotImplementedError
+
+
+class StatusView(TopicFollower):
+    """Reads the compacted status topic from its start and keeps following it."""
+
+    topic = REQUEST_STATUS.name
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.latest: dict[str, RequestStatus] = {}
+
+    def take(self, value: bytes) -> None:
+        """Keep a request's latest status; an unreadable record is skipped."""
+        with contextlib.suppress(ValidationError):
+            status = RequestStatus.model_validate_json(value)
+            self.latest[status.request_id] = status
 
     def states(self, request_ids: set[str] | None = None) -> Counter[RequestState]:
         """How many requests (of `request_ids`, or all) are in each state."""

@@ -16,7 +16,6 @@ import datetime as dt
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -30,24 +29,13 @@ from pipeline.chaos.faults import CENTRAL_FLAGS, FaultLog, Injector
 from pipeline.chaos.invariants import Verdict, judge
 from pipeline.config import Settings
 from pipeline.enroll import send_submissions
-from pipeline.sandbox import Sandbox
+from pipeline.sandbox import FAST_LINK, Sandbox
 from pipeline.station.inventory import restock
 from pipeline.status_view import StatusView
 from pipeline.synthetic import WIB, GeneratedSubmission, Kind, Mix, generate_submissions
 from pipeline.topics import PICKUP_REQUESTED
 from processors.status import TERMINAL_STATES
 
-# A link that gives up fast and a worker that looks at it often, so that outages play out in seconds
-# (the values of the whole-system tests, tests/e2e/conftest.py).
-FAST_LINK: dict[str, Any] = {
-    "central_timeout": 1.0,
-    "central_connect_timeout": 0.5,
-    "central_max_attempts": 2,
-    "central_backoff_base": 0.05,
-    "central_breaker_cooldown": 2.0,
-    "dlq_check_interval": 1.0,
-    "dlq_max_attempts": 5,
-}
 CHUNKS = 6
 REPRESENT_AFTER = 20.0  # seconds before a citizen whose card is still waiting presents the finger again
 
@@ -107,7 +95,7 @@ async def run_chaos(plan: ChaosPlan, console: Console) -> ChaosResult:
     """Run the plan on a private system and judge it; the system is gone when this returns."""
     submissions = generate_submissions(plan.count, seed=plan.seed, today=dt.datetime.now(WIB).date(), mix=plan.mix())
     sandbox = Sandbox(station=plan.station, central_flags=CENTRAL_FLAGS, only=("central-sim", "worker"),
-                      keep=plan.keep, **FAST_LINK)
+                      keep=plan.keep, **FAST_LINK, dlq_max_attempts=5)
     console.print(f"chaos: {len(submissions)} submissions (seed {plan.seed}); starting a private system in "
                   f"{sandbox.folder}")
     started = time.monotonic()

@@ -7,7 +7,6 @@ this module adds what only the dashboard needs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections import defaultdict, deque
 
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from events.printing import StationInventory
 from pipeline.config import Settings
 from pipeline.dashboard.figures import Partition, breaker_from_metrics
+from pipeline.status_view import TopicFollower
 from pipeline.supervisor import http_ok
 from pipeline.topics import REGISTRY, STATION_INVENTORY
 
@@ -110,37 +110,15 @@ class LinkSource:
             return None
 
 
-class InventoryView:
+class InventoryView(TopicFollower):
     """Follows `ektp.station.inventory` from its start: every station's latest stock and its recent prints."""
 
+    topic = STATION_INVENTORY.name
+
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.latest: dict[str, StationInventory] = {}
         self.prints: defaultdict[str, deque[dt.datetime]] = defaultdict(lambda: deque(maxlen=PRINTS_KEPT))
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            STATION_INVENTORY.name, bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
-            auto_offset_reset="earliest", enable_auto_commit=False, metadata_max_age_ms=5000,
-        )
-        await self._consumer.start()
-        self._task = asyncio.create_task(self._follow())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._consumer is not None:
-            await self._consumer.stop()
-
-    async def _follow(self) -> None:
-        assert self._consumer is not None
-        async for record in self._consumer:
-            if record.value is not None:
-                self.take(record.value)
 
     def take(self, value: bytes) -> None:
         """Keep a stock event; an unreadable one is skipped."""

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.admin import ensure_topics
 from pipeline.config import Settings
+from pipeline.sandbox import FAST_LINK
 from pipeline.supervisor import Supervisor
 from pipeline.system import ORDER, services
 from tests.support.env import free_port
@@ -29,13 +30,7 @@ def system(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "central_admin_url": f"http://127.0.0.1:{free_port()}",
         "worker_metrics_port": free_port(),
         "station_metrics_port": free_port(),
-        # A link that gives up fast and a worker that looks at it often, so outages play out in seconds.
-        "central_timeout": 1.0,
-        "central_connect_timeout": 0.5,
-        "central_max_attempts": 2,
-        "central_backoff_base": 0.05,
-        "central_breaker_cooldown": 2.0,
-        "dlq_check_interval": 1.0,
+        **FAST_LINK,  # outages play out in seconds
         "dlq_max_attempts": 3,
     })
     asyncio.run(ensure_topics(settings))
