@@ -27,7 +27,7 @@ from events.approval import ApprovalDecided, DeadLetterHeader
 from events.enrollment import EnrollmentRecorded
 from pipeline import metrics
 from pipeline.agents.deadletter import failure_headers, header_text
-from pipeline.agents.kafka_io import act_for, encode, raw_topic
+from pipeline.agents.kafka_io import act_for, encode, message_id, raw_topic
 from pipeline.central import CentralClient, CentralRejected, CentralUnavailable
 from pipeline.central.client import MAX_BATCH, BatchAnswer
 from pipeline.config import Settings
@@ -77,7 +77,25 @@ class Skipped:
     """Central already decided this request (a replay or a redelivery): nothing to publish."""
 
 
-Outcome = ApprovalDecided | Failed | Skipped
+@dataclass(frozen=True)
+class DecidedAgain:
+    """The very message central's decision was published for, read again: publish that decision once more.
+
+    The table's write and the `decided` message are not atomic: a worker killed between the two kept the
+    first and lost the second, and the message read again after the restart looked decided, so the request
+    stayed at SENT_FOR_ENROLLMENT for ever (the intake had the same gap, `ektp chaos` found it there).
+    Offsets are committed only once the batch is done, so a lost decision always comes back this way;
+    a replay is another message and stays skipped. Central is not asked again: the stored decision,
+    event id included, is sent, and every step after approval is idempotent by request_id.
+    """
+
+    decision: ApprovalDecided
+
+
+Outcome = ApprovalDecided | Failed | Skipped | DecidedAgain
+
+# In a citizen's table entry: the message their latest decision was published for, and that decision.
+LAST_DECIDED = "last_decided"
 
 
 class Approver:
@@ -113,33 +131,41 @@ class Approver:
     async def _approve_round(
         self, items: list[tuple[Any, EnrollmentRecorded]]
     ) -> list[tuple[Any, EnrollmentRecorded, Outcome]]:
-        plans: list[tuple[Any, EnrollmentRecorded, Route, tuple[str, ...], list[str]]] = []
+        plans: list[tuple[Any, EnrollmentRecorded, Route, dict[str, Any]]] = []
         asking: list[EnrollmentRecorded] = []
         for event, record in items:
             memory = self.citizen_approvals.get(record.citizen_key) or {"waiting": [], "decided": []}
-            waiting, decided_ids = tuple(memory["waiting"]), list(memory["decided"])
-            route = route_for(record.request_id, waiting=waiting, decided=record.request_id in decided_ids)
-            plans.append((event, record, route, waiting, decided_ids))
+            route = route_for(record.request_id, waiting=tuple(memory["waiting"]),
+                              decided=record.request_id in memory["decided"])
+            plans.append((event, record, route, memory))
             if route == Route.ASK_CENTRAL:
                 note = sent_for_enrollment(record, now())
                 await self.notes_topic.send(key=record.citizen_key.encode(), value=encode(note))
                 asking.append(record)
         answers = iter(await self._decide_all(asking))
         outcomes: list[tuple[Any, EnrollmentRecorded, Outcome]] = []
-        for event, record, route, waiting_before, decided_before in plans:
-            outcome, waiting, decided_ids = self._settle(event, record, route, waiting_before, decided_before, answers)
+        for event, record, route, memory in plans:
+            outcome, waiting, decided_ids = self._settle(
+                event, record, route, tuple(memory["waiting"]), list(memory["decided"]), answers,
+                last_decided=memory.get(LAST_DECIDED),
+            )
+            last = ({"by": message_id(event), "decision": outcome.model_dump(mode="json")}
+                    if isinstance(outcome, ApprovalDecided) else memory.get(LAST_DECIDED))
             # A table write goes to the changelog partition of the current event: in a batch, name this one.
             act_for(event)
-            self.citizen_approvals[record.citizen_key] = {"waiting": list(waiting), "decided": decided_ids}
+            self.citizen_approvals[record.citizen_key] = {"waiting": list(waiting), "decided": decided_ids,
+                                                          LAST_DECIDED: last}
             outcomes.append((event, record, outcome))
         return outcomes
 
     def _settle(
         self, event: Any, record: EnrollmentRecorded, route: Route, waiting: tuple[str, ...], decided_ids: list[str],
-        answers: Iterator[ApprovalDecided | Failed],
+        answers: Iterator[ApprovalDecided | Failed], last_decided: dict[str, Any] | None = None,
     ) -> tuple[Outcome, tuple[str, ...], list[str]]:
         """A record's outcome, and the citizen's waiting and decided request ids after it."""
         if route == Route.ALREADY_DECIDED:
+            if last_decided and last_decided["by"] == message_id(event):
+                return DecidedAgain(ApprovalDecided.model_validate(last_decided["decision"])), waiting, decided_ids
             return Skipped(), waiting, decided_ids
         if route == Route.DIVERT:
             error = DivertedBehindEarlierRequest(f"waits behind the citizen's earlier request {waiting[0]}")
@@ -212,6 +238,9 @@ class Approver:
         if isinstance(outcome, Skipped):
             log.info("already decided; replay or redelivery ignored")
             metrics.DLQ_SKIPPED.inc()
+        elif isinstance(outcome, DecidedAgain):
+            await self.decided_topic.send(key=outcome.decision.citizen_key.encode(), value=encode(outcome.decision))
+            log.warning("decision published again: its message was read again after a crash")
         elif isinstance(outcome, Failed):
             await self._dead_letter(event, outcome)
         else:

@@ -32,6 +32,12 @@ def position(event: Any) -> tuple[str, int, int]:
     return message.topic, message.partition, message.offset
 
 
+def message_id(event: Any) -> str:
+    """The position of the faust event being processed as one string: `topic@partition:offset`."""
+    topic, partition, offset = position(event)
+    return f"{topic}@{partition}:{offset}"
+
+
 def act_for(event: Any) -> None:
     """Make `event` the current event of this task, as faust's stream iteration does for one event.
 

@@ -1,0 +1,89 @@
+"""A message whose decision was lost in a crash, read again, publishes that decision again; central is not
+asked twice, and a replay (another message) is still skipped.
+
+The approval step writes its table, then sends `decided`: a worker SIGKILLed in between kept the first
+and lost the second. The crash is played by rewinding the worker's committed offset on
+`ektp.enrollment.recorded` to the recording message, which is what the broker holds after such a kill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+
+from events.approval import ApprovalDecided
+from events.enrollment import EnrollmentRecorded
+from events.status import RequestState
+from pipeline.admin import ensure_topics
+from pipeline.config import Settings
+from pipeline.supervisor import http_ok
+from pipeline.topics import APPROVAL_DECIDED, ENROLLMENT_RECORDED, ENROLLMENT_SUBMITTED, REQUEST_STATUS
+from tests.integration.test_intake_redelivery import ready, rewind
+from tests.support.env import free_port
+from tests.support.processes import Process
+from tests.support.submissions import encode, fresh_resident
+from tests.support.topics import Records, latest_statuses, read_to_end, read_until
+from tests.support.waiting import wait_until, wait_until_async
+
+pytestmark = pytest.mark.integration
+
+
+def decisions_of(records: Records, request_id: str) -> list[ApprovalDecided]:
+    found = [ApprovalDecided.model_validate_json(record.value) for record in records]
+    return [decision for decision in found if decision.request_id == request_id]
+
+
+async def test_a_decision_lost_in_a_crash_is_published_again_without_asking_central(
+    kafka: Settings, tmp_path: Path
+) -> None:
+    settings = kafka.model_copy(update={
+        "app_id": f"ektp-approval-redelivery-{uuid.uuid4().hex[:8]}",
+        "central_url": f"http://127.0.0.1:{free_port()}", "central_admin_url": f"http://127.0.0.1:{free_port()}",
+        "run_dir": tmp_path / "run",
+    })
+    await ensure_topics(settings)
+    document = fresh_resident(random.Random())
+    request_id = document["request_id"]
+    central = Process("central-sim", ["central-sim", "--latency-ms", "0"], settings, tmp_path)
+    try:
+        await wait_until_async(lambda: http_ok(settings.central_admin_url + "/health"), timeout=30,
+                               what="central-sim answers")
+        first = Process("worker", ["worker"], settings, tmp_path)
+        try:
+            await asyncio.to_thread(wait_until, lambda: ready(first), timeout=90, what="the first worker is ready")
+            producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+            await producer.start()
+            try:
+                await producer.send_and_wait(ENROLLMENT_SUBMITTED.name, encode(document),
+                                             key=document["resident"]["nik"].encode())
+            finally:
+                await producer.stop()
+            await read_until(settings, REQUEST_STATUS.name,
+                             lambda rs: getattr(latest_statuses(rs).get(request_id), "state", None)
+                             == RequestState.PRINT_READY_RECORD, timeout=60)
+        finally:
+            assert first.stop() == 0, first.tail()
+
+        [message] = [record for record in await read_to_end(settings, ENROLLMENT_RECORDED.name)
+                     if EnrollmentRecorded.model_validate_json(record.value).request_id == request_id]
+        await rewind(settings, TopicPartition(ENROLLMENT_RECORDED.name, message.partition), message.offset)
+
+        again = Process("worker-again", ["worker"], settings, tmp_path)
+        try:
+            await asyncio.to_thread(wait_until, lambda: ready(again), timeout=90, what="the restarted worker is ready")
+            records = await read_until(settings, APPROVAL_DECIDED.name,
+                                       lambda rs: len(decisions_of(rs, request_id)) >= 2, timeout=60)
+        finally:
+            assert again.stop() == 0, again.tail()
+    finally:
+        assert central.stop() == 0, central.tail()
+
+    original, repeated = decisions_of(records, request_id)
+    assert repeated == original, "the stored decision, event id and token included, is sent again"
+    assert "decision published again" in again.log()
+    assert "central decided" not in again.log(), "central was not asked a second time"
