@@ -1,17 +1,22 @@
-"""Talking to Kafka as an administrator: is the broker answering, and creating the registry's topics."""
+"""Talking to Kafka as an administrator: is the broker answering, creating the registry's topics, and
+reading a topic to its end."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.structs import ConsumerRecord
 
 from pipeline.config import Settings
+from pipeline.errors import EktpError
 from pipeline.topics import REGISTRY, TopicSpec
 
 
@@ -132,3 +137,28 @@ async def _partition_counts(client: AIOKafkaAdminClient, names: list[str]) -> di
             return counts
         await asyncio.sleep(0.1)
     return counts
+
+
+async def read_topic(settings: Settings, topic: str, *, timeout: float = 120.0) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of `topic` written before this call, partition by partition in offset order."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        numbers = await partition_ids(settings.bootstrap_servers, topic)
+        partitions = [TopicPartition(topic, number) for number in numbers]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        by_partition: dict[int, list[ConsumerRecord[bytes, bytes]]] = {tp.partition: [] for tp in partitions}
+        deadline = time.monotonic() + timeout
+        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
+            if time.monotonic() > deadline:
+                raise EktpError(f"{topic}: could not read to its end within {timeout:.0f}s")
+            for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
+                by_partition[tp.partition].extend(record for record in batch if record.offset < ends[tp])
+    finally:
+        await consumer.stop()
+    return [record for number in sorted(by_partition) for record in by_partition[number]]

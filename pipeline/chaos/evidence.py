@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import time
 from pathlib import Path
 from typing import TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pydantic import BaseModel, ValidationError
 
@@ -20,11 +18,10 @@ from events.approval import ApprovalDecided
 from events.enrollment import EnrollmentRecorded, EnrollmentRejected
 from events.printing import CardPrinted
 from events.status import RequestStatus
-from pipeline.admin import partition_ids
+from pipeline.admin import read_topic
 from pipeline.chaos.invariants import Observed
 from pipeline.config import Settings
 from pipeline.deadletter.view import DeadLetterView
-from pipeline.errors import EktpError
 from pipeline.station.config import StationConfig
 from pipeline.topics import (
     APPROVAL_DECIDED,
@@ -55,31 +52,6 @@ async def gather(settings: Settings, station_id: str) -> Observed:
         dlq_pending=pending,
         dlq_parked=parked,
     )
-
-
-async def read_topic(settings: Settings, topic: str, *, timeout: float = 120.0) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of `topic` written before this call, partition by partition in offset order."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-    )
-    await consumer.start()
-    try:
-        numbers = await partition_ids(settings.bootstrap_servers, topic)
-        partitions = [TopicPartition(topic, number) for number in numbers]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        by_partition: dict[int, list[ConsumerRecord[bytes, bytes]]] = {tp.partition: [] for tp in partitions}
-        deadline = time.monotonic() + timeout
-        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
-            if time.monotonic() > deadline:
-                raise EktpError(f"{topic}: could not read to its end within {timeout:.0f}s")
-            for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
-                by_partition[tp.partition].extend(record for record in batch if record.offset < ends[tp])
-    finally:
-        await consumer.stop()
-    return [record for number in sorted(by_partition) for record in by_partition[number]]
 
 
 def _decoded(records: list[ConsumerRecord[bytes, bytes]], model: type[Model]) -> list[Model]:

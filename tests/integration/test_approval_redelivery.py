@@ -13,16 +13,16 @@ import random
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from events.approval import ApprovalDecided
 from events.enrollment import EnrollmentRecorded
 from events.status import RequestState
 from pipeline.sandbox import Sandbox
-from pipeline.topics import APPROVAL_DECIDED, ENROLLMENT_RECORDED, ENROLLMENT_SUBMITTED, REQUEST_STATUS
+from pipeline.topics import APPROVAL_DECIDED, ENROLLMENT_RECORDED, REQUEST_STATUS
 from tests.integration.test_intake_redelivery import ready, rewind
 from tests.support.processes import Process
-from tests.support.submissions import encode, fresh_resident
+from tests.support.submissions import fresh_resident, submit
 from tests.support.topics import Records, latest_statuses, read_to_end, read_until
 from tests.support.waiting import wait_until
 
@@ -44,13 +44,7 @@ async def test_a_decision_lost_in_a_crash_is_published_again_without_asking_cent
         first = Process("worker", ["worker"], settings, tmp_path)
         try:
             await asyncio.to_thread(wait_until, lambda: ready(first), timeout=90, what="the first worker is ready")
-            producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
-            await producer.start()
-            try:
-                await producer.send_and_wait(ENROLLMENT_SUBMITTED.name, encode(document),
-                                             key=document["resident"]["nik"].encode())
-            finally:
-                await producer.stop()
+            await submit(settings, document)
             await read_until(settings, REQUEST_STATUS.name,
                              lambda rs: getattr(latest_statuses(rs).get(request_id), "state", None)
                              == RequestState.PRINT_READY_RECORD, timeout=60)

@@ -13,15 +13,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from events.enrollment import EnrollmentRecorded, SubmissionValidated
 from events.status import RequestState
 from pipeline.admin import ensure_topics
 from pipeline.config import Settings
-from pipeline.topics import ENROLLMENT_RECORDED, ENROLLMENT_SUBMITTED, INTAKE_BY_CITIZEN, REQUEST_STATUS
+from pipeline.topics import ENROLLMENT_RECORDED, INTAKE_BY_CITIZEN, REQUEST_STATUS
 from tests.support.processes import Process
-from tests.support.submissions import encode, fresh_resident
+from tests.support.submissions import fresh_resident, submit
 from tests.support.topics import Records, latest_statuses, read_to_end, read_until
 from tests.support.waiting import wait_until
 
@@ -59,13 +59,7 @@ async def test_the_message_that_recorded_a_request_read_again_records_it_again(k
     first = Process("worker", ["worker"], settings, tmp_path)
     try:
         wait_until(lambda: ready(first), timeout=90, what="the first worker is ready")
-        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
-        await producer.start()
-        try:
-            await producer.send_and_wait(ENROLLMENT_SUBMITTED.name, encode(document),
-                                         key=document["resident"]["nik"].encode())
-        finally:
-            await producer.stop()
+        await submit(settings, document)
         await read_until(settings, REQUEST_STATUS.name,
                          lambda rs: latest_statuses(rs).get(request_id) is not None
                          and latest_statuses(rs)[request_id].state == RequestState.AWAITING_CENTRAL, timeout=60)

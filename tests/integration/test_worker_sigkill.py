@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from events.status import RequestState
 from pipeline.admin import ensure_topics
 from pipeline.app import SESSION_TIMEOUT_SECONDS
 from pipeline.config import Settings
-from pipeline.topics import ENROLLMENT_SUBMITTED, REQUEST_STATUS
+from pipeline.topics import REQUEST_STATUS
 from tests.support.processes import Process
-from tests.support.submissions import encode, fresh_resident
+from tests.support.submissions import fresh_resident, submit
 from tests.support.topics import Records, latest_statuses, read_until
 from tests.support.waiting import wait_until
 
@@ -29,16 +28,6 @@ pytestmark = pytest.mark.integration
 # Long enough for a worker to start and rebalance on a busy 2-core machine, well short of the minute that a
 # dead member's session used to hold its partitions for.
 TAKE_UP_TIMEOUT = 45.0
-
-
-async def submit(settings: Settings, document: dict[str, Any]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(ENROLLMENT_SUBMITTED.name, encode(document),
-                                     key=document["resident"]["nik"].encode())
-    finally:
-        await producer.stop()
 
 
 def awaiting_central(request_id: str) -> Any:

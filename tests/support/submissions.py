@@ -10,7 +10,11 @@ import random
 import uuid
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
+
 from events.enrollment import Finger
+from pipeline.config import Settings
+from pipeline.topics import ENROLLMENT_SUBMITTED
 
 FINGERS = [finger.value for finger in Finger]
 
@@ -62,6 +66,17 @@ def valid_submission(
 
 def encode(document: dict[str, Any]) -> bytes:
     return json.dumps(document).encode()
+
+
+async def submit(settings: Settings, document: dict[str, Any]) -> None:
+    """Send one desk's submission, keyed by its NIK as a desk keys it, and wait for the broker's ack."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(ENROLLMENT_SUBMITTED.name, encode(document),
+                                     key=document["resident"]["nik"].encode())
+    finally:
+        await producer.stop()
 
 
 def fresh_resident(rng: random.Random) -> dict[str, Any]:
