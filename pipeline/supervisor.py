@@ -18,7 +18,9 @@ import aiohttp
 
 from pipeline.config import Settings
 from pipeline.errors import EktpError
+from pipeline.logs import get_logger
 
+log = get_logger(__name__)
 Probe = Callable[[], Awaitable[bool]]
 
 
@@ -116,6 +118,11 @@ class Supervisor:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
         if not _wait_exit(pid, timeout):
+            log.warning("did not stop on SIGTERM: its threads' stacks go to its log, then SIGKILL",
+                        service=name, waited_s=timeout, log=str(self.log_path(name)))
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGQUIT)  # the worker dumps its stacks (faulthandler); others just end
+            _wait_exit(pid, 2.0)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             _wait_exit(pid, 10.0)

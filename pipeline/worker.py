@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
+import signal
 
 import faust
 
@@ -23,6 +25,8 @@ def run_worker(app: faust.App, settings: Settings) -> None:
     later is seen only at the next metadata refresh, minutes away, and the worker would sit idle until then.
     """
     configure_logging(settings)
+    # A worker that does not stop on SIGTERM is sent SIGQUIT before SIGKILL: every thread's stack goes to its log.
+    faulthandler.register(signal.SIGQUIT, all_threads=True)
     outcomes = asyncio.run(ensure_topics(settings, [*REGISTRY, *changelog_specs(app)]))
     log.info("topics ready", created=[o.name for o in outcomes if o.outcome == "created"])
     serve_metrics(settings.worker_metrics_port, settings.metrics_host)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -40,6 +41,9 @@ class Process:
             try:
                 self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                self.popen.send_signal(signal.SIGQUIT)  # a worker dumps every thread's stack into its log
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.popen.wait(timeout=2)
                 self.popen.kill()
                 self.popen.wait(timeout=10)
         self._log.close()
