@@ -8,7 +8,9 @@ no full NIK reaches a log line (UU PDP).
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -88,3 +90,12 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
 
 
 __all__ = ["bind_message_context", "configure_logging", "get_logger", "mask_niks"]
+
+
+def dump_stacks_on_sigquit() -> None:
+    """On SIGQUIT, write every thread's stack to stderr, the process's log.
+
+    `ektp down` and the tests send it to a process that did not stop on SIGTERM, just before SIGKILL: what
+    it was stuck on is then in its log. It works even when the event loop is blocked.
+    """
+    faulthandler.register(signal.SIGQUIT, all_threads=True)

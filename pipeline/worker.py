@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import faulthandler
-import signal
 
 import faust
 
 from pipeline.admin import ensure_topics
 from pipeline.agents.kafka_io import changelog_specs
 from pipeline.config import Settings
-from pipeline.logs import configure_logging, get_logger
+from pipeline.logs import configure_logging, dump_stacks_on_sigquit, get_logger
 from pipeline.metrics import serve_metrics
 from pipeline.topics import REGISTRY
 
@@ -25,8 +23,7 @@ def run_worker(app: faust.App, settings: Settings) -> None:
     later is seen only at the next metadata refresh, minutes away, and the worker would sit idle until then.
     """
     configure_logging(settings)
-    # A worker that does not stop on SIGTERM is sent SIGQUIT before SIGKILL: every thread's stack goes to its log.
-    faulthandler.register(signal.SIGQUIT, all_threads=True)
+    dump_stacks_on_sigquit()
     outcomes = asyncio.run(ensure_topics(settings, [*REGISTRY, *changelog_specs(app)]))
     log.info("topics ready", created=[o.name for o in outcomes if o.outcome == "created"])
     serve_metrics(settings.worker_metrics_port, settings.metrics_host)

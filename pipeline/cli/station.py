@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.context import console, settings
+from pipeline.logs import dump_stacks_on_sigquit
 from pipeline.station.config import DEFAULT_OFFICE, StationConfig
 from pipeline.station.crash import CrashHook
 from pipeline.station.inventory import restock as send_restock
@@ -53,6 +54,7 @@ def run(  # typer passes every option by name
         misprint_seed=misprint_seed, crash_hook=CrashHook.parse(crash_at),
         instant=settings().station_instant if instant is None else instant,
     )
+    dump_stacks_on_sigquit()
     asyncio.run(StationRunner(config).run())
 
 

@@ -8,11 +8,12 @@ from pathlib import Path
 from pipeline.config import Settings
 from pipeline.supervisor import Service, Supervisor
 
-# Ignores SIGTERM, dumps its stacks on SIGQUIT as the worker does, and blocks its only thread.
+# Ignores SIGTERM, dumps its stacks on SIGQUIT as the worker and the station do, and blocks its only thread.
 STUBBORN = """
-import faulthandler, signal, sys, time
+import signal, time
+from pipeline.logs import dump_stacks_on_sigquit
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
-faulthandler.register(signal.SIGQUIT, all_threads=True)
+dump_stacks_on_sigquit()
 print("ready", flush=True)
 def stuck_in_a_blocking_call():
     time.sleep(600)
