@@ -16,7 +16,6 @@ from faust.types import TableT
 from events.enrollment import EnrollmentRejected, RawEncoding, SubmissionValidated
 from pipeline import metrics
 from pipeline.agents.kafka_io import encode, position, raw_topic
-from pipeline.agents.status import read_status
 from pipeline.config import Settings
 from pipeline.logs import bind_message_context, get_logger
 from pipeline.topics import ENROLLMENT_RECORDED, ENROLLMENT_REJECTED, ENROLLMENT_SUBMITTED, INTAKE_BY_CITIZEN
@@ -44,7 +43,7 @@ def now() -> dt.datetime:
 class Intake:
     """The intake's two stages and where their outcomes go."""
 
-    def __init__(self, app: faust.App, settings: Settings, request_id_to_status: TableT[str, bytes]) -> None:
+    def __init__(self, app: faust.App, settings: Settings, request_id_to_status: TableT[str, Any]) -> None:
         self.settings = settings
         self.secret = settings.citizen_key_secret.get_secret_value().encode()
         self.request_id_to_status = request_id_to_status
@@ -84,9 +83,9 @@ class Intake:
             return
         bind_message_context(request_id=validated.request_id, citizen_key=validated.citizen_key[:12])
         known = CitizenRequests.from_json(self.citizen_key_to_requests.get(validated.citizen_key))
-        open_status = read_status(self.request_id_to_status.get(known.open_request_id or ""))
+        open_status = self.request_id_to_status.get(known.open_request_id) if known.open_request_id else None
         decision = decide_recording(
-            validated, known, open_request_finished=bool(open_status and open_status.terminal), now=now()
+            validated, known, open_request_finished=bool(open_status and open_status.get("terminal")), now=now()
         )
         if isinstance(decision, Record):
             self.citizen_key_to_requests[validated.citizen_key] = {
@@ -133,7 +132,7 @@ class Intake:
         await self.rejected.send(key=key, value=encode(rejection))
 
 
-def register_intake(app: faust.App, settings: Settings, request_id_to_status: TableT[str, bytes]) -> None:
+def register_intake(app: faust.App, settings: Settings, request_id_to_status: TableT[str, Any]) -> None:
     """Wire the intake's two agents and its table into `app`."""
     intake = Intake(app, settings, request_id_to_status)
 

@@ -9,7 +9,7 @@ import faust
 from faust.streams import _current_event
 from pydantic import BaseModel
 
-from pipeline.topics import FOREVER, REGISTRY, TopicSpec
+from pipeline.topics import FOREVER, TopicSpec
 
 
 def raw_topic(app: faust.App, spec: TopicSpec) -> faust.TopicT:
@@ -53,7 +53,6 @@ def changelog_specs(app: faust.App) -> list[TopicSpec]:
     Left to faust, a changelog is created as the worker starts, and a consumer whose metadata still shows
     it with 0 partitions stops the agent for good (`PartitionsMismatch`, seen in `ektp bench`).
     """
-    registered = {spec.name for spec in REGISTRY}  # a table whose changelog is a contract topic, as status's
     return [
         TopicSpec(
             name=table.changelog_topic.get_topic_name(), key="table key", value="table value (JSON)",
@@ -61,7 +60,6 @@ def changelog_specs(app: faust.App) -> list[TopicSpec]:
             retention_ms=FOREVER, partitions=table.partitions, internal=True,
         )
         for table in app.tables.values()
-        if table.changelog_topic.get_topic_name() not in registered
     ]
 
 

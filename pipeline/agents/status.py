@@ -21,7 +21,7 @@ from events.printing import CardPrinted, PrintRequested
 from events.status import RequestStatus, StatusNoted
 from pipeline import metrics
 from pipeline.agents.deadletter import header_text
-from pipeline.agents.kafka_io import act_for, encode, know_changelog, position
+from pipeline.agents.kafka_io import act_for, encode, know_changelog, position, raw_topic
 from pipeline.logs import bind_message_context, get_logger
 from pipeline.topics import (
     APPROVAL_DEADLETTER,
@@ -54,9 +54,10 @@ from processors.status import (
 
 log = get_logger(__name__)
 
-# Events folded per batch: one pass through faust's stream machinery for many events.
+# Events folded per batch; one changelog flush per batch keeps the cost of the ordering below small.
 STATUS_BATCH_SIZE = 500
 STATUS_BATCH_WITHIN = 0.05  # seconds a batch waits to fill
+
 
 Event = TypeVar("Event", bound=BaseModel)
 
@@ -99,43 +100,30 @@ STATUS_ROUTES: dict[TopicSpec, Decoder] = {
 }
 
 
-def create_status_table(app: faust.App, partitions: int) -> TableT[str, bytes]:
-    """request_id → current status, as the JSON of `ektp.request.status`. Other agents read it too, e.g. the
-    intake's open-request rule.
+def create_status_table(app: faust.App, partitions: int) -> TableT[str, Any]:
+    """request_id → current status (JSON). Other agents read it, e.g. the intake's open-request rule.
 
-    The status topic is the table's changelog: a table write *is* the status published, one message per
-    change where a changelog of its own took two, and nothing can come between the two. The topic is
-    compacted and keyed by request_id, which is what a changelog is. Its partition is chosen from the key
-    (`use_partitioner`), not from the event that wrote it: one request's events come from topics keyed
-    differently (citizen key, office code), and writes spread over several partitions were restored in
-    partition order after a restart, so an older status could win (seen in `ektp chaos`).
+    Its changelog is partitioned by request_id (`use_partitioner`), not by the partition of the event that
+    wrote it: one request's events come from topics keyed differently (citizen key, office code), and
+    writes spread over several changelog partitions were restored in partition order after a restart, so
+    an older status could win and the next event published a state below the one readers had seen.
     """
-    # The topic's bytes, as the contract has them: the key is the request_id, the value the status's JSON.
-    changelog = app.topic(REQUEST_STATUS.name, key_type=str, value_type=bytes, key_serializer="raw",
-                          value_serializer="raw", partitions=None)
-    table: Any = app.Table(  # faust's Table; its interface TableT does not show the serializers
+    table: TableT[str, Any] = app.Table(
         "request_id_to_status", default=None, partitions=partitions, use_partitioner=True,
-        key_type=str, value_type=bytes, changelog_topic=changelog,
-        help="The current RequestStatus of every request, as the status topic's JSON",
+        help="The current RequestStatus of every request, as JSON",
     )
-    # A table takes its writes' serializers from its types (json for both); these go out as they are.
-    table.key_serializer = table.value_serializer = "raw"
-    status_table: TableT[str, bytes] = table
-    return status_table
+    return table
 
 
-def read_status(raw: bytes | None) -> RequestStatus | None:
-    """A status as the table keeps it (the status topic's JSON), or None."""
-    return RequestStatus.model_validate_json(raw) if raw else None
-
-
-def register_status_tracker(app: faust.App, request_id_to_status: TableT[str, bytes]) -> None:
+def register_status_tracker(app: faust.App, request_id_to_status: TableT[str, Any]) -> None:
     """Wire the status tracker into `app`."""
     by_name = {spec.name: decode for spec, decode in STATUS_ROUTES.items()}
     step_topics = app.topic(*by_name, key_serializer="raw", value_serializer="raw")
+    status_topic = raw_topic(app, REQUEST_STATUS)
 
-    def advance(event: Any) -> None:
-        """Fold one step event into its request's status; a change is written to the table, so published."""
+    def advance(event: Any) -> RequestStatus | None:
+        """Fold one step event into its request's status in the table; the status to publish, or None."""
+        act_for(event)  # the table write goes to the changelog partition of this event, not the batch's last
         topic, partition, offset = position(event)
         bind_message_context(topic=topic, partition=partition, offset=offset)
         try:
@@ -143,21 +131,22 @@ def register_status_tracker(app: faust.App, request_id_to_status: TableT[str, by
         except (ValidationError, ValueError):
             # Not ours to reject: the step that wrote it is at fault. Say so loudly; the status stays.
             log.exception("unreadable event on a step topic; status unchanged")
-            return
+            return None
         if update is None:
-            return
+            return None
         bind_message_context(request_id=update.request_id, topic=topic, partition=partition, offset=offset)
-        changed = advance_status(read_status(request_id_to_status.get(update.request_id)), update)
+        stored = request_id_to_status.get(update.request_id)
+        current = RequestStatus.model_validate(stored) if stored else None
+        changed = advance_status(current, update)
         if changed is None:
-            # Nothing new, or an event read again after a crash: the table is the status topic, so a change
-            # it recovered was published, and one it lost is made again now.
+            if current is not None and update.event_id == current.last_event_id:
+                # The very event that made the current status, read again: the worker died after the table
+                # kept the change but perhaps before the status went out. Publishing it again is harmless.
+                return current
             log.debug("status unchanged", state=update.state.value)
-            return
-        request_id_to_status[update.request_id] = encode(changed)
-        metrics.STATUS_CHANGES.labels(changed.state.value).inc()
-        # debug, not info: the status topic is the record of every change, and at eight changes a request
-        # this line was 9% of the worker's time under `ektp bench` (py-spy)
-        log.debug("status changed", state=changed.state.value)
+            return None
+        request_id_to_status[update.request_id] = changed.model_dump(mode="json")
+        return changed
 
     @app.agent(step_topics, name="track_request_status", concurrency=1)
     async def track_request_status(stream: faust.StreamT[Any]) -> None:
@@ -166,6 +155,17 @@ def register_status_tracker(app: faust.App, request_id_to_status: TableT[str, by
         # The stream faust passes is a Stream, which has take_events; its interface StreamT does not say so.
         batches = stream.take_events(STATUS_BATCH_SIZE, within=STATUS_BATCH_WITHIN)  # type: ignore[attr-defined]
         async for events in batches:
-            for event in events:
-                act_for(event)  # the write goes out as the status of this event, not of the batch's last
-                advance(event)
+            changed = [status for status in map(advance, events) if status is not None]
+            if not changed:
+                continue
+            # The table's changelog is written before any status is published. A worker killed in between
+            # then recovers a table at or ahead of what readers saw, so the events it reads again cannot
+            # publish a state below it (ektp chaos saw COLLECTED, then PRINTED again, without this); and
+            # the event that made a status it did not get to publish is read again, and publishes it then.
+            await app.producer.flush()
+            for status in changed:
+                await status_topic.send(key=status.request_id.encode(), value=encode(status))
+                metrics.STATUS_CHANGES.labels(status.state.value).inc()
+                # debug, not info: the status topic is the record of every change, and at eight changes a
+                # request this line was 9% of the worker's time under `ektp bench` (py-spy)
+                log.debug("status changed", request_id=status.request_id, state=status.state.value)
