@@ -20,8 +20,8 @@ from events.enrollment import EnrollmentRecorded
 from events.status import RequestState
 from pipeline.sandbox import Sandbox
 from pipeline.topics import APPROVAL_DECIDED, ENROLLMENT_RECORDED, REQUEST_STATUS
-from tests.integration.test_intake_redelivery import ready, rewind
-from tests.support.processes import Process
+from tests.integration.test_intake_redelivery import rewind
+from tests.support.processes import Process, worker_ready
 from tests.support.submissions import fresh_resident, submit
 from tests.support.topics import Records, latest_statuses, read_to_end, read_until
 from tests.support.waiting import wait_until
@@ -43,7 +43,8 @@ async def test_a_decision_lost_in_a_crash_is_published_again_without_asking_cent
                        broker_heap="384m") as settings:
         first = Process("worker", ["worker"], settings, tmp_path)
         try:
-            await asyncio.to_thread(wait_until, lambda: ready(first), timeout=90, what="the first worker is ready")
+            await asyncio.to_thread(wait_until, lambda: worker_ready(first), timeout=90,
+                                    what="the first worker is ready")
             await submit(settings, document)
             await read_until(settings, REQUEST_STATUS.name,
                              lambda rs: getattr(latest_statuses(rs).get(request_id), "state", None)
@@ -57,7 +58,8 @@ async def test_a_decision_lost_in_a_crash_is_published_again_without_asking_cent
 
         again = Process("worker-again", ["worker"], settings, tmp_path)
         try:
-            await asyncio.to_thread(wait_until, lambda: ready(again), timeout=90, what="the restarted worker is ready")
+            await asyncio.to_thread(wait_until, lambda: worker_ready(again), timeout=90,
+                                    what="the restarted worker is ready")
             records = await read_until(settings, APPROVAL_DECIDED.name,
                                        lambda rs: len(decisions_of(rs, request_id)) >= 2, timeout=60)
         finally:

@@ -20,17 +20,13 @@ from events.status import RequestState
 from pipeline.admin import ensure_topics
 from pipeline.config import Settings
 from pipeline.topics import ENROLLMENT_RECORDED, INTAKE_BY_CITIZEN, REQUEST_STATUS
-from tests.support.processes import Process
+from tests.support.processes import Process, worker_ready
 from tests.support.submissions import fresh_resident, submit
 from tests.support.topics import Records, latest_statuses, read_to_end, read_until
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
-
-def ready(process: Process) -> bool:
-    assert process.alive(), process.tail()
-    return "Worker ready" in process.log()
 
 
 def recorded_ids(records: Records, request_id: str) -> int:
@@ -58,7 +54,7 @@ async def test_the_message_that_recorded_a_request_read_again_records_it_again(k
     request_id = document["request_id"]
     first = Process("worker", ["worker"], settings, tmp_path)
     try:
-        wait_until(lambda: ready(first), timeout=90, what="the first worker is ready")
+        wait_until(lambda: worker_ready(first), timeout=90, what="the first worker is ready")
         await submit(settings, document)
         await read_until(settings, REQUEST_STATUS.name,
                          lambda rs: latest_statuses(rs).get(request_id) is not None
@@ -72,7 +68,7 @@ async def test_the_message_that_recorded_a_request_read_again_records_it_again(k
 
     again = Process("worker-again", ["worker"], settings, tmp_path)
     try:
-        wait_until(lambda: ready(again), timeout=90, what="the restarted worker is ready")
+        wait_until(lambda: worker_ready(again), timeout=90, what="the restarted worker is ready")
         records = await read_until(settings, ENROLLMENT_RECORDED.name,
                                    lambda rs: recorded_ids(rs, request_id) >= 2, timeout=60)
     finally:

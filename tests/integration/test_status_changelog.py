@@ -22,7 +22,7 @@ from pipeline.admin import ensure_topics
 from pipeline.config import Settings
 from pipeline.topics import REQUEST_STATUS, STATUS_NOTES
 from processors.status import STATE_RANK
-from tests.support.processes import Process
+from tests.support.processes import Process, worker_ready
 from tests.support.topics import Records, read_to_end, read_until
 from tests.support.waiting import wait_until
 
@@ -59,10 +59,6 @@ async def published(
     return states_of(records, request_id)
 
 
-def ready(process: Process) -> bool:
-    assert process.alive(), process.tail()
-    return "Worker ready" in process.log()
-
 
 async def test_a_requests_status_writes_share_one_changelog_partition_and_survive_a_restart(
     kafka: Settings, tmp_path: Path
@@ -73,7 +69,7 @@ async def test_a_requests_status_writes_share_one_changelog_partition_and_surviv
     request_id, printed = str(uuid.uuid4()), uuid.uuid4()
     first = Process("worker", ["worker"], settings, tmp_path)
     try:
-        wait_until(lambda: ready(first), timeout=90, what="the first worker is ready")
+        wait_until(lambda: worker_ready(first), timeout=90, what="the first worker is ready")
         await note(settings, request_id, RequestState.SENT_FOR_ENROLLMENT, partition=1)
         await published(settings, request_id, RequestState.SENT_FOR_ENROLLMENT)
         await note(settings, request_id, RequestState.PRINTED, partition=0, event_id=printed)
@@ -87,7 +83,7 @@ async def test_a_requests_status_writes_share_one_changelog_partition_and_surviv
 
     again = Process("worker-again", ["worker"], settings, tmp_path)
     try:
-        wait_until(lambda: ready(again), timeout=90, what="the restarted worker is ready")
+        wait_until(lambda: worker_ready(again), timeout=90, what="the restarted worker is ready")
         # The event that made the current status, delivered again (as after a crash before its status went
         # out): the current status is published again, the same as before.
         await note(settings, request_id, RequestState.PRINTED, partition=0, event_id=printed)

@@ -56,6 +56,12 @@ class Process:
         self._log.close()
 
 
+def worker_ready(process: Process) -> bool:
+    """True once the worker's faust has recovered and says "Worker ready"; fails at once if it died."""
+    assert process.alive(), process.tail()
+    return "Worker ready" in process.log()
+
+
 def run_ektp(*args: str, settings: Settings, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
     """`ektp ARGS` run to its end with `settings`, its output captured."""
     return subprocess.run(

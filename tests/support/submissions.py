@@ -70,11 +70,19 @@ def encode(document: dict[str, Any]) -> bytes:
 
 async def submit(settings: Settings, document: dict[str, Any]) -> None:
     """Send one desk's submission, keyed by its NIK as a desk keys it, and wait for the broker's ack."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await submit_all(settings, [document])
+
+
+async def submit_all(settings: Settings, documents: list[dict[str, Any]]) -> None:
+    """Send desks' submissions, batched, keyed by NIK as a desk keys them; return once the broker has all."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5)
     await producer.start()
     try:
-        await producer.send_and_wait(ENROLLMENT_SUBMITTED.name, encode(document),
-                                     key=document["resident"]["nik"].encode())
+        deliveries = [await producer.send(ENROLLMENT_SUBMITTED.name, encode(document),
+                                          key=document["resident"]["nik"].encode())
+                      for document in documents]
+        for delivery in deliveries:
+            await delivery
     finally:
         await producer.stop()
 
