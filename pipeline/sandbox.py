@@ -2,7 +2,8 @@
 
 Its broker, central-sim, worker and station listen on free loopback ports and keep their data in a
 temporary folder, so a run never touches the system a person started with `ektp up`. Leaving the
-`async with` block stops every process, the broker last, and removes the folder (unless asked to keep it).
+`async with` block stops every process, the broker last, and removes the folder (unless asked to keep it,
+or a process had to be killed: its log then ends with its stacks).
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from typing import Any
 from pipeline.admin import ensure_topics
 from pipeline.broker import BrokerLauncher
 from pipeline.config import Settings
+from pipeline.logs import get_logger
 from pipeline.supervisor import Supervisor
 from pipeline.system import ORDER, services
+
+log = get_logger(__name__)
 
 # A link that gives up fast and a worker that looks at it often, so that outages play out in seconds:
 # the whole-system tests, `ektp chaos` and the demo's test use it.
@@ -104,5 +108,8 @@ class Sandbox:
         for name in reversed(ORDER):
             self.supervisor.stop(name)
         self.launcher.stop()
-        if not self.keep:
+        if self.supervisor.killed:  # what they were stuck on is in their logs: keep them for a person to read
+            log.warning("kept the private system's folder: a service did not stop on SIGTERM",
+                        killed=self.supervisor.killed, folder=str(self.folder))
+        elif not self.keep:
             shutil.rmtree(self.folder, ignore_errors=True)

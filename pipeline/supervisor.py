@@ -59,6 +59,7 @@ class Supervisor:
         self.pids = settings.run_dir / "pids"
         self.logs = settings.run_dir / "logs"
         self._children: dict[str, subprocess.Popen[bytes]] = {}  # started here: kept, reaped on stop
+        self.killed: list[str] = []  # services stop() had to kill: their logs end with their stacks
 
     def log_path(self, name: str) -> Path:
         return self.logs / f"{name}.log"
@@ -126,6 +127,7 @@ class Supervisor:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             _wait_exit(pid, 10.0)
+            self.killed.append(name)
         if child is not None:
             child.wait()
         return True

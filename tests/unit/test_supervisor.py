@@ -32,6 +32,7 @@ async def test_a_process_deaf_to_sigterm_leaves_its_stacks_in_its_log_and_is_kil
     assert supervisor.stop("stubborn", timeout=1.0)
 
     assert supervisor.running() == []
+    assert supervisor.killed == ["stubborn"]
     log = supervisor.log_path("stubborn").read_text(errors="replace")
     assert "most recent call first" in log
     assert "stuck_in_a_blocking_call" in log
