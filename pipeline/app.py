@@ -57,8 +57,8 @@ def seek_before_fetching_on_start(app: faust.App) -> None:
     offsets, then resumes flow, which clears the stream queues. Its consumer was still flowing from the
     recovery, so what it fetched in between was processed twice or dropped unprocessed yet counted as
     read; a dropped message was never acked and the partition's commits stalled behind it until the next
-    restart (faust-streaming #596). `tests/integration/test_restart_backlog.py` lost 67 of 300 waiting
-    submissions so. Stopping the flow first, as faust does on a rebalance, leaves nothing to race.
+    restart (faust-streaming #596). `tests/integration/test_restart_backlog.py` lost 67, then 207, of 300
+    waiting submissions so. Stopping the flow first, as faust does on a rebalance, leaves nothing to race.
     """
     tables: Any = app.tables  # faust's TableManager; its interface TableManagerT does not show the recovery
     recovery = tables.recovery

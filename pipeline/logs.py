@@ -89,9 +89,6 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return logger
 
 
-__all__ = ["bind_message_context", "configure_logging", "get_logger", "mask_niks"]
-
-
 def dump_stacks_on_sigquit() -> None:
     """On SIGQUIT, write every thread's stack to stderr, the process's log.
 
@@ -99,3 +96,7 @@ def dump_stacks_on_sigquit() -> None:
     it was stuck on is then in its log. It works even when the event loop is blocked.
     """
     faulthandler.register(signal.SIGQUIT, all_threads=True)
+
+
+__all__ = ["bind_message_context", "configure_logging", "dump_stacks_on_sigquit", "get_logger", "mask_niks"]
+

@@ -122,7 +122,7 @@ class Supervisor:
             log.warning("did not stop on SIGTERM: its threads' stacks go to its log, then SIGKILL",
                         service=name, waited_s=timeout, log=str(self.log_path(name)))
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGQUIT)  # the worker dumps its stacks (faulthandler); others just end
+                os.killpg(pid, signal.SIGQUIT)  # the worker and the station dump their stacks
             _wait_exit(pid, 2.0)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
