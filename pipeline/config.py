@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     dlq_replay_rate: float = Field(500.0, gt=0, description="Records per second an automatic replay sends")
     dlq_check_interval: float = Field(5.0, gt=0, description="Seconds between the worker's looks at the link")
     metrics_host: str = Field("127.0.0.1", description="Address the worker's and station's /metrics listen on")
+    worker_stop_timeout: float = Field(
+        20.0, gt=0, description="Seconds a stopping worker may take before it writes its stacks to its log and exits"
+    )
     worker_metrics_port: int = Field(8701, ge=0, description="Port of the worker's Prometheus /metrics (0: off)")
     station_metrics_port: int = Field(
         8710, ge=0, description="Port of the printing station's /metrics that `ektp up` starts (0: off)"

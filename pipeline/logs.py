@@ -8,10 +8,15 @@ no full NIK reaches a log line (UU PDP).
 
 from __future__ import annotations
 
+import asyncio
 import faulthandler
+import gc
 import logging
 import signal
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import AsyncGeneratorType, CoroutineType, FrameType, GeneratorType
 from typing import Any
 
 import structlog
@@ -89,14 +94,77 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return logger
 
 
-def dump_stacks_on_sigquit() -> None:
-    """On SIGQUIT, write every thread's stack to stderr, the process's log.
+def dump_stacks_on_sigquit(describe: Callable[[], None] | None = None) -> None:
+    """On SIGQUIT, write every thread's stack, then every asyncio task's await chain, to stderr (the log).
 
     `ektp down` and the tests send it to a process that did not stop on SIGTERM, just before SIGKILL: what
-    it was stuck on is then in its log. It works even when the event loop is blocked.
+    it was stuck on is then in its log. The threads' stacks come from `faulthandler`, so they are written
+    even when the event loop is blocked. A thread's stack shows only the task running at that instant;
+    what a stop is waiting for is in the tasks' chains, written as soon as the main thread runs Python,
+    followed by whatever `describe` writes (the worker: where its consumer stands).
     """
-    faulthandler.register(signal.SIGQUIT, all_threads=True)
+
+    def on_sigquit(_signum: int, _frame: FrameType | None) -> None:
+        # Every open loop: faust runs its Kafka consumer in a thread with a loop of its own.
+        for loop in [obj for obj in gc.get_objects()
+                     if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_closed()]:
+            sys.stderr.write(waiting_tasks(loop))
+        sys.stderr.flush()
+        if describe is not None:
+            try:
+                describe()
+            except Exception:  # a diagnosis must never be what kills the process
+                logging.getLogger(__name__).exception("describing the process on SIGQUIT failed")
+
+    signal.signal(signal.SIGQUIT, on_sigquit)
+    faulthandler.register(signal.SIGQUIT, all_threads=True, chain=True)  # last: it calls the handler above
 
 
-__all__ = ["bind_message_context", "configure_logging", "dump_stacks_on_sigquit", "get_logger", "mask_niks"]
+def waiting_tasks(loop: asyncio.AbstractEventLoop) -> str:
+    """A line per unfinished task of `loop`: its await chain, outermost first, where it is, what it waits on."""
+    tasks = sorted(asyncio.all_tasks(loop), key=lambda t: t.get_name())
+    lines = ["", f"{len(tasks)} asyncio tasks of {loop!r}, each: its await chain, outermost first; where;"
+                 " what it waits on"]
+    for task in tasks:
+        chain = _await_chain(task.get_coro())
+        waits_on = getattr(task, "_fut_waiter", None)  # private, but this is a diagnosis: the future it awaits
+        where = f"{'/'.join(Path(chain[-1].f_code.co_filename).parts[-2:])}:{chain[-1].f_lineno}" if chain else "?"
+        names = " > ".join(frame.f_code.co_qualname for frame in chain)
+        lines.append(f"Task {task.get_name()}: {names} ({where}) on {waits_on!r}")
+    return "\n".join([*lines, ""])
+
+
+def _await_chain(awaitable: Any) -> list[FrameType]:
+    """The frames of `awaitable` and of what it awaits in turn, outermost first.
+
+    Followed through coroutines, generators, async generators (an `async for` awaits an `asend` object,
+    which shows its generator only to the garbage collector), wrappers such as faust's actors, and tasks.
+    """
+    frames: list[FrameType] = []
+    for _depth in range(200):  # a chain is never this deep; a cycle must not hang the dump
+        if awaitable is None:
+            break
+        if isinstance(awaitable, asyncio.Task):
+            awaitable = awaitable.get_coro()
+            continue
+        frame = next((getattr(awaitable, name) for name in ("cr_frame", "gi_frame", "ag_frame")
+                      if getattr(awaitable, name, None) is not None), None)
+        if frame is not None:
+            frames.append(frame)
+            awaitable = next((getattr(awaitable, name) for name in ("cr_await", "gi_yieldfrom", "ag_await")
+                              if getattr(awaitable, name, None) is not None), None)
+        elif isinstance(awaitable, asyncio.Future):
+            break
+        else:
+            awaitable = next((referent for referent in gc.get_referents(awaitable)
+                              if isinstance(referent, _AWAITING)), None)
+    return frames
+
+
+_AWAITING = (CoroutineType, GeneratorType, AsyncGeneratorType, asyncio.Task)
+
+
+__all__ = [
+    "bind_message_context", "configure_logging", "dump_stacks_on_sigquit", "get_logger", "mask_niks", "waiting_tasks",
+]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import subprocess
 import sys
@@ -10,6 +11,9 @@ from pathlib import Path
 
 from pipeline.config import Settings
 from tests.support.env import settings_env
+
+# faulthandler's first line: the start of the stacks `pipeline.logs.dump_stacks_on_sigquit` writes
+THREAD_DUMP = re.compile(r"^(Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):")
 
 
 class Process:
@@ -29,7 +33,13 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
     def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log().splitlines()[-lines:])
+        """The log's last lines; for a process that dumped its stacks, its last lines before and the dump."""
+        log = self.log().splitlines()
+        dump = next((i for i, line in enumerate(log) if THREAD_DUMP.match(line)), None)
+        if dump is None:
+            return "\n".join(log[-lines:])
+        return "\n".join([*log[max(0, dump - lines):dump], f"[stacks dumped on SIGQUIT, whole in {self.log_path}]",
+                          *log[dump:]])
 
     def alive(self) -> bool:
         return self.popen.poll() is None
