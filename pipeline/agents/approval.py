@@ -27,7 +27,7 @@ from events.approval import ApprovalDecided, DeadLetterHeader
 from events.enrollment import EnrollmentRecorded
 from pipeline import metrics
 from pipeline.agents.deadletter import failure_headers, header_text
-from pipeline.agents.kafka_io import act_for, encode, message_id, raw_topic
+from pipeline.agents.kafka_io import act_for, encode, end_batches_when_stopping, message_id, raw_topic
 from pipeline.central import CentralClient, CentralRejected, CentralUnavailable
 from pipeline.central.client import MAX_BATCH, BatchAnswer
 from pipeline.config import Settings
@@ -305,6 +305,7 @@ def register_approval(app: faust.App, settings: Settings) -> Approver:
         finally:
             await approver.central.close()
 
+    end_batches_when_stopping(approve_enrollments)
     return approver
 
 

@@ -21,7 +21,14 @@ from events.printing import CardPrinted, PrintRequested
 from events.status import RequestStatus, StatusNoted
 from pipeline import metrics
 from pipeline.agents.deadletter import header_text
-from pipeline.agents.kafka_io import act_for, encode, know_changelog, position, raw_topic
+from pipeline.agents.kafka_io import (
+    act_for,
+    encode,
+    end_batches_when_stopping,
+    know_changelog,
+    position,
+    raw_topic,
+)
 from pipeline.logs import bind_message_context, get_logger
 from pipeline.topics import (
     APPROVAL_DEADLETTER,
@@ -169,3 +176,5 @@ def register_status_tracker(app: faust.App, request_id_to_status: TableT[str, An
                 # debug, not info: the status topic is the record of every change, and at eight changes a
                 # request this line was 9% of the worker's time under `ektp bench` (py-spy)
                 log.debug("status changed", request_id=status.request_id, state=status.state.value)
+
+    end_batches_when_stopping(track_request_status)
