@@ -44,11 +44,12 @@ def run_worker(app: faust.App, settings: Settings) -> None:
 class DeadlineWorker(faust.Worker):
     """faust's worker, which must stop within `stop_timeout` seconds of SIGTERM or Ctrl-C.
 
-    faust's own stop can wait for ever on an agent or a consumer that never finishes (it did in CI, once in
-    a few dozen stops). A worker that will not stop holds its partitions, and `ektp down`, a container
-    runtime or systemd kill it anyway, without a word. Past the deadline, this one writes what it is stuck
-    on to its log (`dump_stacks_on_sigquit`) and exits with `STOP_TIMED_OUT`. Nothing is lost: offsets
-    are committed only after processing and every step is idempotent, as `ektp chaos` shows with SIGKILL.
+    faust's own stop can wait for ever on an agent that never finishes: it did under load in tests, and
+    most likely in the last CI run (`end_batches_when_stopping` fixes the case that was found). A
+    worker that will not stop holds its partitions, and `ektp down`, a container runtime or systemd kill it
+    anyway, silently. Past the deadline, this one writes what it is stuck on to its log
+    (`dump_stacks_on_sigquit`) and exits with `STOP_TIMED_OUT`. Nothing is lost: offsets are committed only
+    after processing and every step is idempotent, as `ektp chaos` shows with SIGKILL.
     """
 
     def __init__(self, app: faust.App, *, stop_timeout: float, **kwargs: Any) -> None:

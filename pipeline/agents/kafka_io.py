@@ -80,8 +80,9 @@ def end_batches_when_stopping(agent: Any) -> None:
     `take_events` leaves its loop only when its stream stops, and faust stops an agent by cancelling its
     task once and then waiting for it for ever. The worker's stacks on SIGQUIT showed that cancellation
     lost: the status tracker's task stayed "cancelling" inside `take_events`, and the worker never stopped
-    (CI, and 3 runs of about 10 of `test_restart_backlog` under load). Stopping the agent's streams first
-    ends that loop within one `within`; the batch in hand is acked as usual.
+    (2 of 5 runs of `test_restart_backlog` or the integration suite under load; most likely the last CI
+    failure too, whose dump lacked the tasks). Stopping its streams first ends that loop within one
+    `within`; the batch in hand is acked as usual.
     """
     on_stop = agent.on_stop
 
