@@ -62,7 +62,7 @@ async def bench_relay(
     """Relay `payloads` (key, value) through `hops` fresh topics; the time from the first send to the last arrival."""
     run = uuid.uuid4().hex[:8]
     topics = [f"bench.relay.{run}.{number}" for number in range(hops + 1)]
-    await _create_topics(settings, topics)
+    await create_topics(settings, topics)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=PRODUCER_LINGER_MS,
         max_batch_size=PRODUCER_BATCH_BYTES, client_id=f"bench-relay-{run}",
@@ -80,7 +80,7 @@ async def bench_relay(
                  for source, target in itertools.pairwise(topics)]
         tasks.append(asyncio.create_task(_sink(readers[topics[-1]], len(payloads), arrived)))
         began = time.perf_counter()
-        await _send_all(producer, topics[0], payloads)
+        await _send_with(producer, topics[0], payloads)
         async with asyncio.timeout(timeout):
             await arrived.wait()
         took = time.perf_counter() - began
@@ -91,7 +91,7 @@ async def bench_relay(
         for consumer in readers.values():
             await consumer.stop()
         await producer.stop()
-        await _delete_topics(settings, topics)
+        await delete_topics(settings, topics)
     return RelayBench(count=len(payloads), hops=hops, seconds=took)
 
 
@@ -110,9 +110,33 @@ async def _assign(settings: Settings, consumer: AIOKafkaConsumer, topic: str) ->
     await consumer.seek_to_beginning(*partitions)
 
 
-async def _send_all(producer: AIOKafkaProducer, topic: str, payloads: Sequence[tuple[bytes | None, bytes]]) -> None:
+async def _send_with(producer: AIOKafkaProducer, topic: str, payloads: Sequence[tuple[bytes | None, bytes]]) -> None:
     pending = [await producer.send(topic, value, key=key) for key, value in payloads]
     await asyncio.gather(*pending)
+
+
+async def send_all(settings: Settings, topic: str, payloads: Sequence[tuple[bytes | None, bytes]]) -> None:
+    """Send `payloads` (key, value) to `topic` as the relay's own producer does, and wait for every ack."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=PRODUCER_LINGER_MS,
+        max_batch_size=PRODUCER_BATCH_BYTES, client_id="bench-relay-desk",
+    )
+    await producer.start()
+    try:
+        await _send_with(producer, topic, payloads)
+    finally:
+        await producer.stop()
+
+
+async def count_arrivals(settings: Settings, topic: str, expected: int) -> None:
+    """Return once `expected` records are in `topic`, counted from its start."""
+    consumer = _consumer(settings, "count")
+    await consumer.start()
+    try:
+        await _assign(settings, consumer, topic)
+        await _sink(consumer, expected, asyncio.Event())
+    finally:
+        await consumer.stop()
 
 
 async def _relay(source: AIOKafkaConsumer, producer: AIOKafkaProducer, target: str) -> None:
@@ -133,12 +157,12 @@ async def _sink(consumer: AIOKafkaConsumer, expected: int, arrived: asyncio.Even
     arrived.set()
 
 
-async def _create_topics(settings: Settings, topics: Sequence[str]) -> None:
+async def create_topics(settings: Settings, topics: Sequence[str]) -> None:
     async with admin_client(settings.bootstrap_servers) as admin:
         await admin.create_topics([NewTopic(topic, settings.topic_partitions, settings.topic_replication)
                                    for topic in topics])
 
 
-async def _delete_topics(settings: Settings, topics: Sequence[str]) -> None:
+async def delete_topics(settings: Settings, topics: Sequence[str]) -> None:
     async with admin_client(settings.bootstrap_servers) as admin:
         await admin.delete_topics(list(topics))

@@ -1,7 +1,8 @@
 """`ektp bench`: one private system (pipeline.sandbox), three measurements, one result saved with the machine.
 
 In order: the end-to-end run (`endtoend.py`), the baseline relay of the same payloads (`relay.py`) while the
-pipeline is idle, and the drain of a dead-letter backlog (`dlq.py`). Central-sim answers at once and without
+pipeline is idle, the same relay through faust agents that only forward (`faust_relay.py`), and the drain of a
+dead-letter backlog (`dlq.py`). Central-sim answers at once and without
 a rate limit, the station writes placeholder cards (`--instant`), so the figures are the pipeline's own.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from pipeline.bench.dlq import bench_dlq
 from pipeline.bench.endtoend import EndToEndBench, bench_end_to_end
+from pipeline.bench.faust_relay import bench_faust_relay
 from pipeline.bench.machine import describe_machine
 from pipeline.bench.relay import PIPELINE_HOPS, RelayBench, bench_relay
 from pipeline.config import Settings, project_root
@@ -86,18 +88,25 @@ async def run_bench(plan: BenchPlan, *, say: Callable[[str], None] = print) -> d
         say(f"baseline: the same payloads through {PIPELINE_HOPS} plain aiokafka hops")
         relay = await bench_relay(settings, [(s.key, s.value) for s in measured])
         say(f"  {relay.count} relayed in {relay.seconds:.1f}s: {relay.records_per_second:.0f}/s")
+        say(f"faust's ceiling: the same payloads through {PIPELINE_HOPS} faust agents that only forward")
+        framework = await bench_faust_relay(settings, [(s.key, s.value) for s in measured], timeout=plan.timeout)
+        say(f"  {framework.count} relayed in {framework.seconds:.1f}s: {framework.records_per_second:.0f}/s")
         say(f"dead-letter drain: {plan.dlq_count} requests")
         drain = await bench_dlq(settings, plan.dlq_count, say=say, timeout=plan.timeout)
         say(f"  drained in {drain.drain_seconds:.1f}s: {drain.drain_per_second:.0f}/s")
-    return result_of(plan, settings, started, machine, pipeline, relay, drain.count, drain.fill_seconds,
-                     drain.drain_seconds)
+    return result_of(plan, settings, started, machine, pipeline, relay, framework, drain.count,
+                     drain.fill_seconds, drain.drain_seconds)
 
 
 def result_of(
     plan: BenchPlan, settings: Settings, started: dt.datetime, machine: dict[str, Any], pipeline: EndToEndBench,
-    relay: RelayBench, dlq_count: int, dlq_fill: float, dlq_drain: float,
+    relay: RelayBench, framework: RelayBench, dlq_count: int, dlq_fill: float, dlq_drain: float,
 ) -> dict[str, Any]:
-    """The bench's JSON: the headline figures first, then the detail and the machine."""
+    """The bench's JSON: the headline figures first, then the detail and the machine.
+
+    `faust_relay_rps` is what one faust worker carries through the same hops with no work of its own;
+    `share_of_faust_relay` is how much of that the pipeline keeps.
+    """
     throughput = pipeline.requests_per_second
     return {
         "count": plan.count,
@@ -107,10 +116,15 @@ def result_of(
         "ratio": round(throughput / relay.records_per_second, 3) if relay.records_per_second else 0.0,
         "latency_ms": pipeline.latency_ms,
         "dlq_drain_rps": round(dlq_count / dlq_drain, 1) if dlq_drain else 0.0,
+        "faust_relay_rps": round(framework.records_per_second, 1),
+        "share_of_faust_relay": (round(throughput / framework.records_per_second, 3)
+                                 if framework.records_per_second else 0.0),
         "steps_latency_ms": pipeline.steps_ms,
         "seconds": round(pipeline.seconds, 2),
         "final_states": pipeline.states,
         "baseline": {"hops": relay.hops, "count": relay.count, "seconds": round(relay.seconds, 2)},
+        "faust_relay": {"hops": framework.hops, "count": framework.count, "seconds": round(framework.seconds, 2),
+                        "workers": 1},
         "dlq": {"count": dlq_count, "fill_seconds": round(dlq_fill, 2), "drain_seconds": round(dlq_drain, 2)},
         "settings": {
             "send_rate": plan.rate, "warm_up": WARM_UP,

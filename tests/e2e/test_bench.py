@@ -29,12 +29,14 @@ def test_bench_collects_every_request_and_reports_its_figures(tmp_path: Path) ->
     assert result["count"] == COUNT
     assert result["collected"] == COUNT
     assert result["final_states"] == {"COLLECTED": COUNT}
-    for figure in ("throughput_rps", "baseline_rps", "ratio", "dlq_drain_rps"):
+    for figure in ("throughput_rps", "baseline_rps", "ratio", "dlq_drain_rps", "faust_relay_rps",
+                   "share_of_faust_relay"):
         assert result[figure] > 0, figure
     assert set(result["latency_ms"]) >= {"p50", "p95", "p99"}
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p95"] <= result["latency_ms"]["p99"]
     assert "READY_FOR_PICKUP->COLLECTED" in result["steps_latency_ms"]
-    assert result["baseline"]["hops"] == 10
+    assert result["baseline"]["hops"] == result["faust_relay"]["hops"] == 10
+    assert result["faust_relay"]["count"] == COUNT
     assert result["dlq"]["count"] == 20
     assert result["machine"]["cpu_count"] >= 1
     assert result["machine"]["kafka_version"]
