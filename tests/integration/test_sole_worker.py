@@ -20,7 +20,7 @@ from pipeline.worker import ANOTHER_WORKER
 from tests.support.env import free_port
 from tests.support.processes import Process, worker_ready
 from tests.support.submissions import fresh_resident, submit
-from tests.support.topics import read_until
+from tests.support.topics import read_until, start_group_at_the_end
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -39,6 +39,7 @@ async def test_a_worker_started_beside_a_running_one_refuses_to_start(kafka: Set
     settings = kafka.model_copy(update={"app_id": f"ektp-sole-test-{uuid.uuid4().hex[:8]}",
                                         "worker_takeover_wait": 2.0})
     await ensure_topics(settings)
+    await start_group_at_the_end(settings)
     first = Process("worker", ["worker"], settings, tmp_path)
     second: Process | None = None
     try:
@@ -66,6 +67,7 @@ async def test_of_two_workers_started_together_one_stops_and_the_other_goes_on(
     settings = kafka.model_copy(update={"app_id": f"ektp-sole-test-{uuid.uuid4().hex[:8]}",
                                         "worker_takeover_wait": 0.0})
     await ensure_topics(settings)
+    await start_group_at_the_end(settings)
     workers = [
         Process("worker-a", ["worker"], settings, tmp_path),
         Process("worker-b", ["worker"], settings.model_copy(update={"worker_metrics_port": free_port()}), tmp_path),

@@ -23,7 +23,7 @@ from pipeline.config import Settings
 from pipeline.topics import REQUEST_STATUS, STATUS_NOTES
 from processors.status import STATE_RANK
 from tests.support.processes import Process, worker_ready
-from tests.support.topics import Records, read_to_end, read_until
+from tests.support.topics import Records, read_to_end, read_until, start_group_at_the_end
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -66,6 +66,7 @@ async def test_a_requests_status_writes_share_one_changelog_partition_and_surviv
     """Statuses from two partitions land in one changelog partition; after a restart nothing moves back."""
     settings = kafka.model_copy(update={"app_id": f"ektp-changelog-test-{uuid.uuid4().hex[:8]}"})
     await ensure_topics(settings)
+    await start_group_at_the_end(settings)
     request_id, printed = str(uuid.uuid4()), uuid.uuid4()
     first = Process("worker", ["worker"], settings, tmp_path)
     try:

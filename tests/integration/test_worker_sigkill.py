@@ -20,7 +20,7 @@ from pipeline.config import Settings
 from pipeline.topics import REQUEST_STATUS
 from tests.support.processes import Process
 from tests.support.submissions import fresh_resident, submit
-from tests.support.topics import Records, latest_statuses, read_until
+from tests.support.topics import Records, latest_statuses, read_until, start_group_at_the_end
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -46,6 +46,7 @@ async def test_a_worker_restarted_after_sigkill_goes_on_without_waiting_out_the_
     assert SESSION_TIMEOUT_SECONDS * 2 < TAKE_UP_TIMEOUT
     settings = kafka.model_copy(update={"app_id": f"ektp-sigkill-test-{uuid.uuid4().hex[:8]}"})
     await ensure_topics(settings)
+    await start_group_at_the_end(settings)
     rng = random.Random()
     first, second = fresh_resident(rng), fresh_resident(rng)
     killed = Process("worker", ["worker"], settings, tmp_path)
