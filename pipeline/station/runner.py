@@ -35,6 +35,30 @@ SHUTDOWN_GRACE = 15.0  # seconds the current print may take to finish on SIGTERM
 RETRY_DELAY = 1.0
 
 
+async def wait_at_most(event: asyncio.Event, seconds: float | None) -> None:
+    """Wait until `event` is set or `seconds` have passed (None: no limit); a cancellation always ends it.
+
+    Not `asyncio.wait_for`: in Python 3.11 it returns instead of raising a cancellation that arrives just as
+    the event is set (fixed in 3.12). The outbox sender waits so on an event that every printed card sets,
+    lost its cancellation at shutdown and ran on, and the station's stop waited for it until SIGKILL (2 of
+    2 runs of `ektp bench --count 3000`; its SIGQUIT dump showed the stop at `gather(sender)` and the
+    sender in `wait_for`).
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
+async def cancel_until_done(tasks: Sequence[asyncio.Task[None]], *, every: float = 0.5) -> None:
+    """Cancel `tasks` and wait for them to end, cancelling again any that swallowed it (see `wait_at_most`)."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _ended, pending = await asyncio.wait(pending, timeout=every)
+    await asyncio.gather(*tasks, return_exceptions=True)  # collects their outcomes; all have ended
+
+
 @contextlib.contextmanager
 def station_lock(config: StationConfig) -> Iterator[None]:
     """One process per station: a second one would share the journal and the card counter."""
@@ -138,15 +162,12 @@ class StationRunner:
         try:
             await self._until_stopped(everything)
             await self._finish_print(printer)
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
+            await cancel_until_done([sender])
             # One last flush, bounded: what is not sent now is sent, unchanged, at the next start.
             with contextlib.suppress(KafkaError, TimeoutError):
                 await asyncio.wait_for(engine.flush_outbox(self._publisher(producer)), SHUTDOWN_GRACE)
         finally:
-            for task in everything:
-                task.cancel()
-            await asyncio.gather(*everything, return_exceptions=True)
+            await cancel_until_done(everything)
 
     async def _until_stopped(self, tasks: Sequence[asyncio.Task[None]]) -> None:
         """Wait for a stop request; a task that dies takes the station down with its error."""
@@ -233,8 +254,7 @@ class StationRunner:
                 continue
             self._outbox.set()  # a step that found nothing may still have queued notes (waiting for blanks)
             engine.observe_if_due()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._work.wait(), engine.next_retry_in())
+            await wait_at_most(self._work, engine.next_retry_in())
 
     async def _send_outbox(self, engine: PrintEngine, producer: AIOKafkaProducer) -> None:
         publish = self._publisher(producer)
@@ -246,8 +266,7 @@ class StationRunner:
                 log.warning("sending to Kafka failed; trying again", error=repr(error))
                 await asyncio.sleep(RETRY_DELAY)
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._outbox.wait(), RETRY_DELAY)
+            await wait_at_most(self._outbox, RETRY_DELAY)
 
     @staticmethod
     def _publisher(producer: AIOKafkaProducer) -> Publish:
