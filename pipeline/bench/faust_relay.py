@@ -60,24 +60,19 @@ def _forward(app: faust.App, source: faust.TopicT, target: faust.TopicT, name: s
 
 async def bench_faust_relay(
     settings: Settings, payloads: Sequence[tuple[bytes | None, bytes]], *, hops: int = PIPELINE_HOPS,
-    timeout: float = 600.0, workers: int = 1,
+    timeout: float = 600.0,
 ) -> RelayBench:
-    """Relay `payloads` through `hops` faust agents in `workers` worker processes of one group.
-
-    The time from the first send to the last arrival.
-    """
+    """Relay `payloads` through `hops` faust agents in one worker process; time from first send to last arrival."""
     run = uuid.uuid4().hex[:8]
     topics = relay_topics(run, hops)
     await create_topics(settings, topics)
     log_path = settings.run_dir / f"bench-faust-relay-{run}.log"
     environment = {**os.environ, **settings.as_environment()}
-    processes: list[asyncio.subprocess.Process] = []
     with log_path.open("ab") as log:
-        for _ in range(workers):
-            processes.append(await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "pipeline.bench.faust_relay", run, str(hops),
-                env=environment, stdout=log, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-            ))
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "pipeline.bench.faust_relay", run, str(hops),
+            env=environment, stdout=log, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        )
     try:
         warm = [(None, b"warm-up %d" % number) for number in range(WARM_UP)]
         if await _relay_through(settings, topics, warm, timeout=min(timeout, 120.0)) is None:
@@ -86,8 +81,7 @@ async def bench_faust_relay(
         if took is None:
             raise EktpError(f"the faust relay did not relay {len(payloads)} payloads in {timeout:.0f}s; see {log_path}")
     finally:
-        for process in processes:
-            await _stop(process)
+        await _stop(worker)
         await delete_topics(settings, topics)
     return RelayBench(count=len(payloads), hops=hops, seconds=took)
 
