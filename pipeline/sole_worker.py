@@ -37,6 +37,7 @@ log = get_logger(__name__)
 
 CLIENT_PREFIX = "ektp-worker-"
 POLL_SECONDS = 0.5
+ASSIGNED_RETRIES = 4  # looks after an assignment, POLL_SECONDS apart, when the group cannot be described
 
 
 class AnotherWorkerRunning(EktpError):
@@ -125,7 +126,15 @@ def yield_to_earlier_workers(app: faust.App, settings: Settings, ours: str, stop
 
     async def check(_sender: Any, /, *_assigned: Any, signal: Any, **_kwargs: Any) -> None:
         members = await group_members(settings, group)
-        earlier = earlier_workers(ours, members or [])
+        for _retry in range(ASSIGNED_RETRIES):  # the coordinator may be busy just after the rebalance
+            if members is not None:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+            members = await group_members(settings, group)
+        if members is None:
+            log.warning("cannot tell whether an earlier worker runs in the group; going on", group=group)
+            return
+        earlier = earlier_workers(ours, members)
         if earlier:
             log.critical("another worker started before this one in the same group: this one stops",
                          group=group, this_worker=ours, earlier=[member.describe() for member in earlier])

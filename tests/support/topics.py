@@ -90,7 +90,8 @@ async def start_group_at_the_end(settings: Settings) -> None:
     await consumer.start()
     try:
         consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit({partition: offset for partition, offset in ends.items() if offset > 0})
+        ends = {partition: offset for partition, offset in (await consumer.end_offsets(partitions)).items() if offset}
+        if ends:  # on a fresh broker there is nothing to skip
+            await consumer.commit(ends)
     finally:
         await consumer.stop()

@@ -91,3 +91,19 @@ async def test_a_broker_that_cannot_describe_the_group_does_not_keep_the_worker_
     asked = answers(monkeypatch, None)
     await sole_worker.wait_until_sole_worker(Settings(run_dir=tmp_path), "ektp-pipeline", patience=0.05)
     assert len(asked) >= 2  # it kept asking until its patience ran out
+
+
+async def test_after_an_assignment_a_group_that_cannot_be_described_at_first_is_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(run_dir=tmp_path / "run")
+    app = create_app(settings)
+    ours = worker_client_id(200.0, 10)
+    asked = answers(monkeypatch, None, [member(ours), member(worker_client_id(100.0, 11))])
+    stopped: list[bool] = []
+    yield_to_earlier_workers(app, settings, ours, lambda: stopped.append(True))
+
+    await app.on_partitions_assigned.send(set())
+
+    assert len(asked) == 2
+    assert stopped == [True]
