@@ -1,4 +1,4 @@
-"""`ektp bench`: one private system (pipeline.sandbox), three measurements, one result saved with the machine.
+"""`ektp bench`: one private system (pipeline.sandbox), four measurements, one result saved with the machine.
 
 In order: the end-to-end run (`endtoend.py`), the baseline relay of the same payloads (`relay.py`) while the
 pipeline is idle, the same relay through faust agents that only forward (`faust_relay.py`), and the drain of a
