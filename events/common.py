@@ -14,6 +14,9 @@ Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 # HMAC-SHA256 of the NIK, hex: the key of every citizen-keyed topic (see events/identity.py).
 CitizenKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# The office's time: Indonesia's western time zone (WIB, UTC+7) covers Tanjungpinang. "Today" for the age
+# rules, the date of issue on a card and the times people read are WIB.
+WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 def utc_now() -> dt.datetime:

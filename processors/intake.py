@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from events.common import Event
+from events.common import WIB, Event
 from events.enrollment import (
     Area,
     EnrollmentRecorded,
@@ -403,12 +403,10 @@ def _error(code: str, field: str, message_id: str, message_en: str) -> RuleError
     return RuleError(code=code, field=field, message_id=message_id, message_en=message_en)
 
 
-# Ages and "today" are those of the office: Indonesia's western time (WIB, UTC+7) covers Tanjungpinang.
-_WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 def _local_date(now: dt.datetime) -> dt.date:
-    return now.astimezone(_WIB).date()
+    return now.astimezone(WIB).date()
 
 
 def _age(birth_date: dt.date, today: dt.date) -> int:

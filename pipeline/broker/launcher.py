@@ -22,9 +22,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.admin import broker_answers
 from pipeline.config import Settings
 from pipeline.errors import BrokerError, PrerequisiteMissing
+from pipeline.kafka.admin import broker_answers
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"

@@ -1,6 +1,6 @@
 """`ektp bench ...`: measurements on this machine, never assertions.
 
-`ektp bench` alone runs the end-to-end benchmark on a private system of its own (pipeline/bench/run.py);
+`ektp bench` alone runs the end-to-end benchmark on a private system of its own (pipeline/proving/bench/run.py);
 `ektp bench central` and `ektp bench dlq` measure one part of a running system.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from pipeline.bench.central import bench_central
-from pipeline.bench.dlq import bench_dlq
-from pipeline.bench.run import BenchPlan, run_bench, save_result
 from pipeline.cli.context import console, settings
+from pipeline.proving.bench.central import bench_central
+from pipeline.proving.bench.dlq import bench_dlq
+from pipeline.proving.bench.run import BenchPlan, run_bench, save_result
 
 app = typer.Typer(help="Measure the pipeline on this machine.", invoke_without_command=True)
 progress = Console(stderr=True, highlight=False, soft_wrap=True)  # stdout's last line is the JSON

@@ -11,8 +11,8 @@ import typer
 
 from pipeline.central.admin import call_outage_admin
 from pipeline.cli.context import console, settings
-from pipeline.durations import parse_duration
-from pipeline.system import central_sim_argv
+from pipeline.cli.durations import parse_duration
+from pipeline.processes.system import central_sim_argv
 
 app = typer.Typer(help="The link to central: outages on demand, and its state.", no_args_is_help=True)
 

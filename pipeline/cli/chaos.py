@@ -14,8 +14,8 @@ import secrets
 import typer
 from rich.console import Console
 
-from pipeline.chaos import ChaosPlan, run_chaos
 from pipeline.cli.context import console, settings
+from pipeline.proving.chaos import ChaosPlan, run_chaos
 
 progress = Console(stderr=True, highlight=False, soft_wrap=True)  # stdout's last line is the verdict
 

@@ -8,8 +8,8 @@ import typer
 
 from pipeline.cli.context import console, settings
 from pipeline.cli.up import down, up
-from pipeline.demo import play
-from pipeline.report import write_report
+from pipeline.proving.demo import play
+from pipeline.proving.report import write_report
 
 
 def demo(

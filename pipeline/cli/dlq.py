@@ -14,9 +14,9 @@ from rich.table import Table
 
 from events.masking import mask_nik
 from pipeline.cli.context import console, settings
+from pipeline.cli.durations import parse_duration
 from pipeline.deadletter.replay import send_back
 from pipeline.deadletter.view import DeadLetterEntry, DeadLetterView
-from pipeline.durations import parse_duration
 from processors.dead_letter import ReplayFilter
 
 app = typer.Typer(help="The dead-letter stream: requests that wait for central, and their replay.",

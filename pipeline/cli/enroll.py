@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.context import console, settings
-from pipeline.enroll import enroll_submissions, read_submission_file
-from pipeline.topics import ENROLLMENT_SUBMITTED
+from pipeline.desk.enroll import enroll_submissions, read_submission_file
+from pipeline.topology.topics import ENROLLMENT_SUBMITTED
 
 
 def enroll_file(

@@ -17,8 +17,8 @@ import typer
 from rich.table import Table
 
 from pipeline.cli.context import console, settings
-from pipeline.enroll import enroll_submissions
-from pipeline.synthetic import (
+from pipeline.desk.enroll import enroll_submissions
+from pipeline.proving.synthetic import (
     JSON_LINES_MALFORMED,
     GeneratedSubmission,
     MalformedVariant,
@@ -26,7 +26,7 @@ from pipeline.synthetic import (
     iter_submissions,
     write_json_lines,
 )
-from pipeline.topics import ENROLLMENT_SUBMITTED
+from pipeline.topology.topics import ENROLLMENT_SUBMITTED
 
 app = typer.Typer(help="Synthetic data for tests, the demo and the benchmark.", no_args_is_help=True)
 

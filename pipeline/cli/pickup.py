@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from events.enrollment import Finger
 from events.pickup import PickupRequested
 from pipeline.cli.context import console, settings
-from pipeline.topics import PICKUP_REQUESTED
+from pipeline.topology.topics import PICKUP_REQUESTED
 
 
 def pickup(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.context import console
-from pipeline.contracts import SCHEMA_SUFFIX, contract_files
+from pipeline.topology.contracts import SCHEMA_SUFFIX, contract_files
 
 app = typer.Typer(help="The published contracts: a JSON Schema per message, an AsyncAPI document of the topics.",
                   no_args_is_help=True)

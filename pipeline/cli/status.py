@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli.context import console, settings
-from pipeline.status_reader import read_status
+from pipeline.status.reader import read_status
 
 
 def status(

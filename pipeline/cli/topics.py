@@ -7,11 +7,11 @@ import asyncio
 import typer
 from rich.table import Table
 
-from pipeline.admin import ensure_topics
 from pipeline.cli.context import console, settings
-from pipeline.topics import REGISTRY
+from pipeline.kafka.admin import ensure_topics
+from pipeline.topology.topics import REGISTRY
 
-app = typer.Typer(help="The pipeline's topics (names are a contract; see pipeline/topics.py).",
+app = typer.Typer(help="The pipeline's topics (names are a contract; see pipeline/topology/topics.py).",
                   no_args_is_help=True)
 
 

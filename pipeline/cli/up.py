@@ -6,12 +6,12 @@ import asyncio
 
 import typer
 
-from pipeline.admin import ensure_topics
 from pipeline.broker import BrokerLauncher
 from pipeline.cli.context import console, settings
 from pipeline.config import Settings
-from pipeline.supervisor import Running, Supervisor
-from pipeline.system import ORDER, services
+from pipeline.kafka.admin import ensure_topics
+from pipeline.processes.supervisor import Running, Supervisor
+from pipeline.processes.system import ORDER, services
 
 
 def up(station: str = typer.Option("TPI-01", "--station", help="The printing station to start")) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.agents import build_app
 from pipeline.cli.context import settings
-from pipeline.worker import run_worker
+from pipeline.worker.build import build_app
+from pipeline.worker.run import run_worker
 
 
 def worker() -> None:

@@ -41,7 +41,7 @@ from pipeline.dashboard.sources import InventoryView, KafkaSource, LinkSource
 from pipeline.deadletter.replay import send_back
 from pipeline.deadletter.view import DeadLetterView
 from pipeline.logs import get_logger
-from pipeline.status_view import StatusView
+from pipeline.status.view import StatusView
 
 log = get_logger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"

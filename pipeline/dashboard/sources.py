@@ -1,6 +1,6 @@
 """The live sources of the dashboard: the broker's offsets, the central link, and the stations' blank stock.
 
-The status and dead-letter views are the project's own (`pipeline.status_view`, `pipeline.deadletter.view`);
+The status and dead-letter views are the project's own (`pipeline.status.view`, `pipeline.deadletter.view`);
 this module adds what only the dashboard needs.
 """
 
@@ -18,9 +18,9 @@ from pydantic import ValidationError
 from events.printing import StationInventory
 from pipeline.config import Settings
 from pipeline.dashboard.figures import Partition, breaker_from_metrics
-from pipeline.status_view import TopicFollower
-from pipeline.supervisor import http_ok
-from pipeline.topics import REGISTRY, STATION_INVENTORY
+from pipeline.kafka.reading import Record, TopicFollower
+from pipeline.probes import http_ok
+from pipeline.topology.topics import REGISTRY, STATION_INVENTORY
 
 STATION_GROUP_PREFIX = "ektp-station-"  # pipeline.station.config.StationConfig.group_id: one group per office
 PARTITIONS_REFRESH = 30.0  # seconds between looks at the topics' partitions (a topic may grow some)
@@ -113,17 +113,19 @@ class LinkSource:
 class InventoryView(TopicFollower):
     """Follows `ektp.station.inventory` from its start: every station's latest stock and its recent prints."""
 
-    topic = STATION_INVENTORY.name
+    topics = (STATION_INVENTORY.name,)
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.latest: dict[str, StationInventory] = {}
         self.prints: defaultdict[str, deque[dt.datetime]] = defaultdict(lambda: deque(maxlen=PRINTS_KEPT))
 
-    def take(self, value: bytes) -> None:
+    def take(self, record: Record) -> None:
         """Keep a stock event; an unreadable one is skipped."""
+        if record.value is None:
+            return
         try:
-            event = StationInventory.model_validate_json(value)
+            event = StationInventory.model_validate_json(record.value)
         except ValidationError:
             return
         self.latest[event.station_id] = event

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from events.approval import DeadLetterHeader as H
 from pipeline.config import Settings
 from pipeline.deadletter.view import DeadLetterEntry
-from pipeline.topics import ENROLLMENT_RECORDED
+from pipeline.topology.topics import ENROLLMENT_RECORDED
 
 
 async def send_back(

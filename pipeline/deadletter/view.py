@@ -7,13 +7,11 @@ single truth of where a request is, so a record that was replayed and decided st
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
@@ -21,7 +19,8 @@ from events.approval import DeadLetterHeader as H
 from events.enrollment import EnrollmentRecorded
 from events.status import RequestState, RequestStatus
 from pipeline.config import Settings
-from pipeline.topics import APPROVAL_DEADLETTER, APPROVAL_PARKED, REQUEST_STATUS
+from pipeline.kafka.reading import Record, TopicFollower
+from pipeline.topology.topics import APPROVAL_DEADLETTER, APPROVAL_PARKED, REQUEST_STATUS
 
 
 @dataclass(frozen=True)
@@ -82,55 +81,18 @@ class DeadLetterStats:
                 "oldest_waiting_seconds": round(oldest, 1) if oldest is not None else None}
 
 
-class DeadLetterView:
+class DeadLetterView(TopicFollower):
     """Follows the dead-letter, parked and status topics from their start."""
 
+    topics = (APPROVAL_DEADLETTER.name, APPROVAL_PARKED.name, REQUEST_STATUS.name)
+
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.dead_lettered: dict[str, DeadLetterEntry] = {}
         self.parked_records: dict[str, DeadLetterEntry] = {}
         self.states: dict[str, RequestState] = {}
-        self._consumer: AIOKafkaConsumer | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._positions: dict[TopicPartition, int] = {}
 
-    async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            APPROVAL_DEADLETTER.name, APPROVAL_PARKED.name, REQUEST_STATUS.name,
-            bootstrap_servers=self.settings.bootstrap_servers, group_id=None, auto_offset_reset="earliest",
-            enable_auto_commit=False, metadata_max_age_ms=5000, max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
-        await self._consumer.start()
-        self._task = asyncio.create_task(self._follow())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._consumer is not None:
-            await self._consumer.stop()
-
-    async def caught_up(self, timeout: float = 60.0) -> None:
-        """Wait until everything written before this call has been read."""
-        assert self._consumer is not None
-        deadline = asyncio.get_running_loop().time() + timeout
-        ends: dict[TopicPartition, int] | None = None
-        while ends is None or any(self._positions.get(tp, 0) < end for tp, end in ends.items()):
-            if ends is None and self._consumer.assignment():
-                ends = await self._consumer.end_offsets(list(self._consumer.assignment()))
-                continue
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError("the dead-letter view did not catch up with the topics")
-            await asyncio.sleep(0.05)
-
-    async def _follow(self) -> None:
-        assert self._consumer is not None
-        async for record in self._consumer:
-            self._take(record)
-            self._positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
-
-    def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    def take(self, record: Record) -> None:
         if record.topic == REQUEST_STATUS.name:
             if record.value is not None:
                 with contextlib.suppress(ValidationError):

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from events.common import utc_now
+from events.common import WIB, utc_now
 from events.printing import PrintRequested, StationInventory
 from pipeline.logs import bind_message_context, get_logger
 from pipeline.station.config import StationConfig
@@ -31,11 +31,10 @@ from pipeline.station.queue import next_to_print
 from pipeline.station.recovery import Ownership, Resume, resume_action, settle_ownership
 from pipeline.station.render import card_path, card_png, instant_png, write_card
 from pipeline.station.verify import Refused, Verdict
-from pipeline.topics import PRINT_COMPLETED
+from pipeline.topology.topics import PRINT_COMPLETED
 
 log = get_logger(__name__)
 
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # Tanjung Pinang's time: the date of issue on the card
 
 OBSERVE_EVERY = 0.5  # seconds between two updates of the journal gauges while the station is busy
 

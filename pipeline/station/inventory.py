@@ -15,10 +15,10 @@ from aiokafka.structs import TopicPartition
 from pydantic import ValidationError
 
 from events.printing import StationInventory
-from pipeline.admin import partition_ids
+from pipeline.kafka.admin import partition_ids
 from pipeline.logs import get_logger
 from pipeline.station.errors import StationError
-from pipeline.topics import STATION_INVENTORY
+from pipeline.topology.topics import STATION_INVENTORY
 
 log = get_logger(__name__)
 

@@ -31,7 +31,7 @@ from events.status import StatusNoted
 from pipeline.station.errors import StationError
 from pipeline.station.queue import QueuedJob
 from pipeline.station.recovery import JobState
-from pipeline.topics import PRINT_COMPLETED, STATION_INVENTORY, STATUS_NOTES
+from pipeline.topology.topics import PRINT_COMPLETED, STATION_INVENTORY, STATUS_NOTES
 
 SCHEMA_VERSION = 1
 

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
-from pipeline.admin import admin_client
+from pipeline.kafka.admin import admin_client
 from pipeline.logs import get_logger
 from pipeline.station.config import StationConfig
 from pipeline.station.engine import JobRecord, PrintEngine, Publish
@@ -27,7 +27,7 @@ from pipeline.station.journal import Journal, OutboxMessage
 from pipeline.station.metrics import StationMetrics
 from pipeline.station.render import ensure_private_dir, remove_partial_cards
 from pipeline.station.verify import ApprovalVerifier, JwksCache
-from pipeline.topics import PRINT_REQUESTED
+from pipeline.topology.topics import PRINT_REQUESTED
 
 log = get_logger(__name__)
 

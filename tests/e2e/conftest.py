@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline.admin import ensure_topics
 from pipeline.config import Settings
-from pipeline.sandbox import FAST_LINK
-from pipeline.supervisor import Supervisor
-from pipeline.system import ORDER, services
+from pipeline.kafka.admin import ensure_topics
+from pipeline.processes.supervisor import Supervisor
+from pipeline.processes.system import ORDER, services
+from pipeline.proving.sandbox import FAST_LINK
 from tests.support.env import free_port
 
 pytestmark = pytest.mark.e2e

@@ -11,28 +11,27 @@ import json
 import random
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from events.common import WIB
 from events.status import RequestState
 from pipeline.config import Settings
-from pipeline.enroll import send_submissions
+from pipeline.desk.enroll import send_submissions
+from pipeline.processes.supervisor import Service, Supervisor
+from pipeline.processes.system import services
+from pipeline.proving.synthetic import GeneratedSubmission, generate_submissions
 from pipeline.station.inventory import restock
-from pipeline.supervisor import Service, Supervisor
-from pipeline.synthetic import GeneratedSubmission, generate_submissions
-from pipeline.system import services
 from tests.e2e.conftest import STATION
+from tests.support import ROOT
 from tests.support.outage import outage
 from tests.support.topics import Records, read_until
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "dashboard.png"
-WIB = dt.timezone(dt.timedelta(hours=7))
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
 HEX_DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

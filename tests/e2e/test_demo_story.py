@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from pipeline.demo import play
-from pipeline.report import HEIGHT, WIDTH, write_report
-from pipeline.sandbox import FAST_LINK, Sandbox
+from pipeline.proving.demo import play
+from pipeline.proving.report import HEIGHT, WIDTH, write_report
+from pipeline.proving.sandbox import FAST_LINK, Sandbox
 from processors.backlog import Step
 from tests.e2e.conftest import STATION
 

@@ -12,16 +12,17 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from events.approval import CentralDecision
+from events.common import WIB
 from events.enrollment import Finger
 from events.pickup import PickupRequested
 from events.printing import CardPrinted
 from events.status import RequestState, RequestStatus
 from pipeline.config import Settings
-from pipeline.enroll import send_submissions
+from pipeline.desk.enroll import send_submissions
+from pipeline.processes.supervisor import Supervisor
+from pipeline.proving.synthetic import Expected, GeneratedSubmission, Mix, generate_submissions
 from pipeline.station.inventory import restock
-from pipeline.supervisor import Supervisor
-from pipeline.synthetic import Expected, GeneratedSubmission, Mix, generate_submissions
-from pipeline.topics import PICKUP_REQUESTED, PRINT_COMPLETED, REQUEST_STATUS
+from pipeline.topology.topics import PICKUP_REQUESTED, PRINT_COMPLETED, REQUEST_STATUS
 from tests.e2e.conftest import STATION
 from tests.support.topics import Records, latest_statuses, read_until
 
@@ -68,7 +69,7 @@ async def test_every_kind_of_request_ends_where_the_design_promises(system: Sett
     """Print-ready, duplicate, adjudicate, enroll failure, rejected, repeated and a wrong finger, end to end."""
     await restock(system.bootstrap_servers, STATION, 50)
     submissions = generate_submissions(
-        14, seed=random.randrange(2**31), today=dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date(),
+        14, seed=random.randrange(2**31), today=dt.datetime.now(WIB).date(),
         mix=Mix(invalid=2, malformed=1, repeated=1, duplicate_record=1, adjudicate=1, enroll_failure=1),
     )
     sources = [s for s in submissions if s.source_request_id is None]

@@ -13,16 +13,18 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from events.approval import ApprovalDecided, DeadLetterHeader
+from events.common import WIB
 from events.enrollment import EnrollmentRecorded, Finger, SubmissionValidated
 from events.printing import CardPrinted, PrintRequested
 from events.status import RequestState
 from pipeline.config import Settings
 from pipeline.deadletter.replay import send_back
 from pipeline.deadletter.view import DeadLetterView
-from pipeline.enroll import send_submissions
+from pipeline.desk.enroll import send_submissions
+from pipeline.kafka.reading import read_topic
+from pipeline.proving.synthetic import generate_submissions
 from pipeline.station.inventory import restock
-from pipeline.synthetic import generate_submissions
-from pipeline.topics import (
+from pipeline.topology.topics import (
     APPROVAL_DECIDED,
     ENROLLMENT_RECORDED,
     PRINT_COMPLETED,
@@ -35,11 +37,10 @@ from tests.e2e.test_four_steps import present
 from tests.support.outage import outage
 from tests.support.processes import run_ektp
 from tests.support.submissions import encode, fresh_resident
-from tests.support.topics import Records, latest_statuses, read_to_end, read_until
+from tests.support.topics import Records, latest_statuses, read_until
 from tests.support.waiting import wait_until_async
 
 pytestmark = pytest.mark.e2e
-WIB = dt.timezone(dt.timedelta(hours=7))
 
 
 async def until_states(settings: Settings, ids: set[str], states: set[RequestState], timeout: float = 120) -> None:
@@ -128,13 +129,13 @@ async def test_the_lightning_strike_loses_nothing_and_prints_each_card_once(syst
     await send_submissions(system, fresh)
     marker = {fresh[0].request_id or ""}
     await until_states(system, marker, {RequestState.READY_FOR_PICKUP})
-    decided = await read_to_end(system, APPROVAL_DECIDED.name)
+    decided = await read_topic(system, APPROVAL_DECIDED.name)
     decisions = Counter(ApprovalDecided.model_validate_json(r.value).request_id for r in decided)
     assert {request_id: decisions[request_id] for request_id in struck} == dict.fromkeys(struck, 1)
-    jobs = await read_to_end(system, PRINT_REQUESTED.name)
+    jobs = await read_topic(system, PRINT_REQUESTED.name)
     job_counts = Counter(PrintRequested.model_validate_json(r.value).request_id for r in jobs)
     assert {request_id: job_counts[request_id] for request_id in struck} == dict.fromkeys(struck, 1)
-    statuses = latest_statuses(await read_to_end(system, REQUEST_STATUS.name))
+    statuses = latest_statuses(await read_topic(system, REQUEST_STATUS.name))
     assert {statuses[request_id].state for request_id in everyone} == {RequestState.COLLECTED}
 
 

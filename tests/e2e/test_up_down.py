@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.broker import BrokerLauncher
-from pipeline.supervisor import Supervisor
+from pipeline.processes.supervisor import Supervisor
 from tests.support.env import broker_settings, free_port
 from tests.support.processes import run_ektp
 

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiokafka.admin import NewTopic
 
-from pipeline.admin import admin_client
 from pipeline.config import Settings
+from pipeline.kafka.admin import admin_client
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
-from pipeline.sandbox import free_port, private_settings
+from pipeline.proving.sandbox import free_port, private_settings
 
 __all__ = ["broker_settings", "free_port", "settings_env"]
 

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from events.enrollment import Finger
 from pipeline.config import Settings
-from pipeline.topics import ENROLLMENT_SUBMITTED
+from pipeline.topology.topics import ENROLLMENT_SUBMITTED
 
 FINGERS = [finger.value for finger in Finger]
 

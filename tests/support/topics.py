@@ -9,9 +9,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from events.status import RequestStatus
-from pipeline.admin import partition_ids
 from pipeline.config import Settings
-from pipeline.topics import REGISTRY
+from pipeline.topology.topics import REGISTRY
 
 Records = list[ConsumerRecord[bytes, bytes]]
 
@@ -34,34 +33,6 @@ async def read_until(
             batches = await consumer.getmany(timeout_ms=500)
             for batch in batches.values():
                 records.extend(batch)
-    finally:
-        await consumer.stop()
-    return records
-
-
-async def read_to_end(settings: Settings, topic: str, *, timeout: float = 60.0) -> Records:
-    """Every record of `topic` written before this call, from its start."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None,
-    )
-    await consumer.start()
-    try:
-        numbers = await partition_ids(settings.bootstrap_servers, topic)
-        partitions = [TopicPartition(topic, number) for number in numbers]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: Records = []
-        deadline = time.monotonic() + timeout
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < end for tp, end in ends.items()])
-
-        while await behind():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{topic}: could not read to its end within {timeout}s")
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
-                end = ends[TopicPartition(topic, batch[0].partition)] if batch else 0
-                records.extend(record for record in batch if record.offset < end)
     finally:
         await consumer.stop()
     return records

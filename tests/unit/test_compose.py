@@ -14,12 +14,12 @@ import yaml
 from central_sim.config import CentralSettings
 from pipeline.config import DEV_ADMIN_TOKEN, DEV_CITIZEN_KEY_SECRET, Settings
 from pipeline.dashboard.security import allowed_hosts
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PIPELINE_IMAGE = "ektp-pipeline:local"
 DASHBOARD_JSON = ROOT / "deploy" / "grafana" / "dashboards" / "ektp-pipeline.json"
 
-METRIC_SOURCES = ("pipeline/metrics.py", "pipeline/station/metrics.py", "central_sim/metrics.py")
+METRIC_SOURCES = ("pipeline/worker/metrics.py", "pipeline/station/metrics.py", "central_sim/metrics.py")
 METRIC_DECLARATION = re.compile(r"\b(Counter|Gauge|Histogram|Summary|Enum|Info)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"")
 METRIC_IN_QUERY = re.compile(r"\b(?:ektp|central_sim)_[a-z0-9_]+\b")
 DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
@@ -485,7 +485,7 @@ def test_dashboard_covers_every_step_the_operators_watch(grafana_dashboard: dict
     rows = {panel["title"] for panel in grafana_dashboard["panels"] if panel["type"] == "row"}
     assert rows == {"Intake", "Central link", "Dead-letter stream", "Printing", "Pickup", "Request status"}
     queried = {name for expr in queries(grafana_dashboard) for name in METRIC_IN_QUERY.findall(expr)}
-    worker_metrics = declared_metrics("pipeline/metrics.py")
+    worker_metrics = declared_metrics("pipeline/worker/metrics.py")
     assert worker_metrics
     for series in worker_metrics:
         assert series & queried, series

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.approval import ApprovalDecided, CentralDecision
+from events.common import WIB
 from events.enrollment import (
     Area,
     EnrollmentRecorded,
@@ -45,7 +46,6 @@ from processors.status import (
 )
 
 S = RequestState
-WIB = dt.timezone(dt.timedelta(hours=7))
 T0 = dt.datetime(2026, 11, 28, 9, 15, tzinfo=WIB)
 REQUEST_ID = "0b6f4c1e-8f0a-4d53-9a57-7c1f2b0e9d11"
 CITIZEN_KEY = "c" * 64

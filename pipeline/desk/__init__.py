@@ -1,0 +1,1 @@
+"""The desks: a recording desk's submissions fed to `ektp.enrollment.submitted`, raw bytes unchanged."""

@@ -1,0 +1,134 @@
+"""Talking to Kafka as an administrator: is the broker answering, creating the registry's topics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from pipeline.config import Settings
+from pipeline.topology.topics import REGISTRY, TopicSpec
+
+
+@contextlib.asynccontextmanager
+async def admin_client(
+    bootstrap_servers: str, *, timeout: float = 10.0
+) -> AsyncIterator[AIOKafkaAdminClient]:
+    """An admin client, started and closed."""
+    client = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000), client_id="ektp-admin"
+    )
+    await client.start()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def broker_answers(bootstrap_servers: str, *, timeout: float = 5.0) -> bool:
+    """True when a broker answers a metadata request within `timeout` seconds."""
+    if not await _any_port_open(bootstrap_servers, timeout):
+        return False  # nothing listens: say so without a client that logs every refused connection
+    try:
+        async with asyncio.timeout(timeout), admin_client(bootstrap_servers, timeout=timeout) as client:
+            await client.list_topics()
+    except (KafkaError, OSError, TimeoutError):
+        return False
+    return True
+
+
+async def _any_port_open(bootstrap_servers: str, timeout: float) -> bool:
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            async with asyncio.timeout(timeout):
+                _reader, writer = await asyncio.open_connection(host, int(port))
+        except (OSError, TimeoutError, ValueError):
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return True
+    return False
+
+
+async def partition_ids(bootstrap_servers: str, topic: str, *, timeout: float = 10.0) -> list[int]:
+    """The partition numbers of `topic`, sorted; empty when it does not exist."""
+    async with admin_client(bootstrap_servers, timeout=timeout) as client:
+        [described] = await client.describe_topics([topic])
+    if described["error_code"] != 0:
+        return []
+    return sorted(partition["partition"] for partition in described["partitions"])
+
+
+@dataclass(frozen=True)
+class TopicOutcome:
+    """What `ensure_topics` found or did for one topic."""
+
+    name: str
+    outcome: Literal["created", "exists", "mismatch"]
+    partitions: int
+    detail: str = ""
+
+
+async def ensure_topics(
+    settings: Settings, specs: Iterable[TopicSpec] = REGISTRY, *, timeout: float = 30.0
+) -> list[TopicOutcome]:
+    """Create every missing topic of `specs`; idempotent.
+
+    An existing topic is left alone: adding partitions would move keys to other partitions and break the
+    per-citizen order the pipeline promises, so a partition count that differs is reported, not changed.
+    """
+    specs = list(specs)
+    wanted = {spec.name: spec.partition_count(settings.topic_partitions) for spec in specs}
+    async with asyncio.timeout(timeout), admin_client(settings.bootstrap_servers, timeout=timeout) as client:
+        existing = set(await client.list_topics())
+        missing = [spec for spec in specs if spec.name not in existing]
+        created: set[str] = set()
+        for spec in missing:
+            new_topic = NewTopic(
+                name=spec.name,
+                num_partitions=wanted[spec.name],
+                replication_factor=settings.topic_replication,
+                topic_configs=spec.configs(),
+            )
+            try:
+                response = await client.create_topics([new_topic])
+            except TopicAlreadyExistsError:
+                continue  # another worker created it meanwhile: that is the idempotent outcome
+            _raise_topic_errors(response)
+            created.add(spec.name)
+        actual = await _partition_counts(client, [spec.name for spec in specs])
+    outcomes = []
+    for spec in specs:
+        count = actual.get(spec.name, 0)
+        if spec.name in created:
+            outcomes.append(TopicOutcome(spec.name, "created", count))
+        elif count != wanted[spec.name]:
+            detail = f"has {count} partitions, registry wants {wanted[spec.name]}; left unchanged"
+            outcomes.append(TopicOutcome(spec.name, "mismatch", count, detail))
+        else:
+            outcomes.append(TopicOutcome(spec.name, "exists", count))
+    return outcomes
+
+
+def _raise_topic_errors(response: object) -> None:
+    for _name, code, *rest in getattr(response, "topic_errors", []):
+        if code not in (0, TopicAlreadyExistsError.errno):
+            message = rest[0] if rest else ""
+            raise KafkaConnectionError(f"creating topic {_name} failed: error {code} {message}")
+
+
+async def _partition_counts(client: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    # Metadata of a just-created topic can lag a moment behind the controller; ask until every topic shows.
+    for _attempt in range(50):
+        described = await client.describe_topics(names)
+        counts = {item["topic"]: len(item["partitions"]) for item in described if item["error_code"] == 0}
+        if all(counts.get(name) for name in names):
+            return counts
+        await asyncio.sleep(0.1)
+    return counts

@@ -1,0 +1,168 @@
+"""The baseline: what a plain Python Kafka client on this broker can do at most.
+
+The same payloads go through as many topic hops as a request takes in the pipeline from submission to
+its COLLECTED status (`PIPELINE_HOPS`), each hop a bare consume→produce loop with no parsing, no state and
+no status, batched as a plain aiokafka program would be: large fetches, one shared producer with linger
+and big batches, `acks=all` like the worker's producer. The pipeline cannot beat this; `ratio` says how
+close it gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import NewTopic
+from aiokafka.structs import TopicPartition
+
+from pipeline.config import Settings
+from pipeline.kafka.admin import admin_client
+
+# A request's path, as topics written in order (DESIGN.md's topic map and pipeline/worker/agents):
+PIPELINE_PATH = (
+    "ektp.enrollment.submitted",        # the desk (the bench) sends
+    "ektp.internal.intake-by-citizen",  # take_in_submissions: validated, re-keyed by citizen
+    "ektp.enrollment.recorded",         # record_enrollments: repeat and open-request rules
+    "ektp.approval.decided",            # approve_enrollments: central's signed decision
+    "ektp.print.requested",             # dispatch_print_jobs
+    "ektp.print.completed",             # the printing station
+    "ektp.internal.pickup-by-request",  # route_to_pickup: re-keyed by request_id
+    "ektp.pickup.ready",                # hand_over_cards: approved and printed
+    "ektp.pickup.requested",            # the pickup desk (the bench) presents the finger
+    "ektp.pickup.collected",            # hand_over_cards: handed over
+    "ektp.request.status",              # track_request_status: COLLECTED
+)
+PIPELINE_HOPS = len(PIPELINE_PATH) - 1  # consume→produce steps between the first write and the last
+
+FETCH_RECORDS = 5000
+PRODUCER_LINGER_MS = 5
+PRODUCER_BATCH_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RelayBench:
+    count: int
+    hops: int
+    seconds: float
+
+    @property
+    def records_per_second(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+
+async def bench_relay(
+    settings: Settings, payloads: Sequence[tuple[bytes | None, bytes]], *, hops: int = PIPELINE_HOPS,
+    timeout: float = 600.0,
+) -> RelayBench:
+    """Relay `payloads` (key, value) through `hops` fresh topics; the time from the first send to the last arrival."""
+    run = uuid.uuid4().hex[:8]
+    topics = [f"bench.relay.{run}.{number}" for number in range(hops + 1)]
+    await create_topics(settings, topics)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=PRODUCER_LINGER_MS,
+        max_batch_size=PRODUCER_BATCH_BYTES, client_id=f"bench-relay-{run}",
+    )
+    # One consumer per hop reads topic n and writes n+1; the last one only counts what arrives.
+    readers = {topic: _consumer(settings, run) for topic in topics}
+    await producer.start()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for topic, consumer in readers.items():
+            await consumer.start()
+            await _assign(settings, consumer, topic)
+        arrived = asyncio.Event()
+        tasks = [asyncio.create_task(_relay(readers[source], producer, target))
+                 for source, target in itertools.pairwise(topics)]
+        tasks.append(asyncio.create_task(_sink(readers[topics[-1]], len(payloads), arrived)))
+        began = time.perf_counter()
+        await _send_with(producer, topics[0], payloads)
+        async with asyncio.timeout(timeout):
+            await arrived.wait()
+        took = time.perf_counter() - began
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for consumer in readers.values():
+            await consumer.stop()
+        await producer.stop()
+        await delete_topics(settings, topics)
+    return RelayBench(count=len(payloads), hops=hops, seconds=took)
+
+
+def _consumer(settings: Settings, run: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False,
+        auto_offset_reset="earliest", fetch_max_bytes=50 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
+        client_id=f"bench-relay-{run}",
+    )
+
+
+async def _assign(settings: Settings, consumer: AIOKafkaConsumer, topic: str) -> None:
+    """Every partition of `topic`, from the start (the topics are new: nothing to skip, no group to join)."""
+    partitions = [TopicPartition(topic, partition) for partition in range(settings.topic_partitions)]
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+
+
+async def _send_with(producer: AIOKafkaProducer, topic: str, payloads: Sequence[tuple[bytes | None, bytes]]) -> None:
+    pending = [await producer.send(topic, value, key=key) for key, value in payloads]
+    await asyncio.gather(*pending)
+
+
+async def send_all(settings: Settings, topic: str, payloads: Sequence[tuple[bytes | None, bytes]]) -> None:
+    """Send `payloads` (key, value) to `topic` as the relay's own producer does, and wait for every ack."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=PRODUCER_LINGER_MS,
+        max_batch_size=PRODUCER_BATCH_BYTES, client_id="bench-relay-desk",
+    )
+    await producer.start()
+    try:
+        await _send_with(producer, topic, payloads)
+    finally:
+        await producer.stop()
+
+
+async def count_arrivals(settings: Settings, topic: str, expected: int) -> None:
+    """Return once `expected` records are in `topic`, counted from its start."""
+    consumer = _consumer(settings, "count")
+    await consumer.start()
+    try:
+        await _assign(settings, consumer, topic)
+        await _sink(consumer, expected, asyncio.Event())
+    finally:
+        await consumer.stop()
+
+
+async def _relay(source: AIOKafkaConsumer, producer: AIOKafkaProducer, target: str) -> None:
+    """One hop: read a batch, write each record on unchanged, wait for the acks, read the next."""
+    while True:
+        batches = await source.getmany(timeout_ms=100, max_records=FETCH_RECORDS)
+        pending = [await producer.send(target, record.value, key=record.key)
+                   for records in batches.values() for record in records]
+        if pending:
+            await asyncio.gather(*pending)
+
+
+async def _sink(consumer: AIOKafkaConsumer, expected: int, arrived: asyncio.Event) -> None:
+    seen = 0
+    while seen < expected:
+        batches = await consumer.getmany(timeout_ms=100, max_records=FETCH_RECORDS)
+        seen += sum(len(records) for records in batches.values())
+    arrived.set()
+
+
+async def create_topics(settings: Settings, topics: Sequence[str]) -> None:
+    async with admin_client(settings.bootstrap_servers) as admin:
+        await admin.create_topics([NewTopic(topic, settings.topic_partitions, settings.topic_replication)
+                                   for topic in topics])
+
+
+async def delete_topics(settings: Settings, topics: Sequence[str]) -> None:
+    async with admin_client(settings.bootstrap_servers) as admin:
+        await admin.delete_topics(list(topics))

@@ -1,0 +1,159 @@
+"""`ektp bench`: one private system (pipeline.proving.sandbox), four measurements, one result saved with the machine.
+
+In order: the end-to-end run (`endtoend.py`), the baseline relay of the same payloads (`relay.py`) while the
+pipeline is idle, the same relay through faust agents that only forward (`faust_relay.py`), and the drain of a
+dead-letter backlog (`dlq.py`). Central-sim answers at once and without
+a rate limit, the station writes placeholder cards (`--instant`), so the figures are the pipeline's own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from events.common import WIB
+from pipeline.config import Settings, project_root
+from pipeline.errors import EktpError
+from pipeline.proving.bench.dlq import bench_dlq
+from pipeline.proving.bench.endtoend import EndToEndBench, bench_end_to_end
+from pipeline.proving.bench.faust_relay import bench_faust_relay
+from pipeline.proving.bench.machine import describe_machine
+from pipeline.proving.bench.relay import PIPELINE_HOPS, RelayBench, bench_relay
+from pipeline.proving.sandbox import Sandbox
+from pipeline.proving.synthetic import generate_submissions
+from pipeline.station.inventory import restock
+
+STATION = "TPI-BENCH"
+# central-sim at zero latency and without its rate limit: the pipeline, not central, is measured.
+CENTRAL_FLAGS = ("--latency-ms", "0", "--jitter-ms", "0", "--rate-per-second", "0")
+WARM_UP = 50  # requests sent and collected before the clock starts
+WARM_UP_TIMEOUT = 90.0
+SERVICES = ("central-sim", "worker", "station")  # no dashboard: it would take CPU from what is measured
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    """What one `ektp bench` run does."""
+
+    count: int
+    dlq_count: int
+    timeout: float
+    rate: float | None = None
+    partitions: int | None = None
+    keep: bool = False  # keep the sandbox's folder (logs, journals) after the run
+
+    def overrides(self) -> dict[str, Any]:
+        """Settings of the bench's private system beyond the defaults."""
+        values: dict[str, Any] = {
+            "station_instant": True,
+            # Replay as fast as the worker can (the default protects a real central) and notice the link soon.
+            "dlq_replay_rate": 100_000.0,
+            "dlq_check_interval": 1.0,
+            "central_breaker_cooldown": 2.0,
+        }
+        if self.partitions:
+            values["topic_partitions"] = self.partitions
+        return values
+
+
+async def run_bench(plan: BenchPlan, *, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Start a private system, measure, stop it; the result as a JSON-able dict."""
+    started = dt.datetime.now(dt.UTC)
+    say(f"starting a private system (broker, central-sim, worker, station {STATION})")
+    sandbox = Sandbox(station=STATION, central_flags=CENTRAL_FLAGS, only=SERVICES, keep=plan.keep,
+                      **plan.overrides())
+    if plan.keep:
+        say(f"the system's folder is kept: {sandbox.folder}")
+    async with sandbox as settings:
+        machine = describe_machine(settings, workers=1)
+        await restock(settings.bootstrap_servers, STATION, WARM_UP + plan.count + plan.dlq_count + 10)
+        say(f"generating {plan.count} valid submissions")
+        submissions = generate_submissions(WARM_UP + plan.count, seed=secrets.randbelow(2**31),
+                                           today=dt.datetime.now(WIB).date())
+        say(f"warming up: {WARM_UP} requests (connections, keys, group assignment)")
+        warm = await bench_end_to_end(settings, submissions[:WARM_UP], timeout=WARM_UP_TIMEOUT, say=say)
+        if warm.collected < WARM_UP:
+            raise EktpError(f"the warm-up stalled ({warm.collected} of {WARM_UP} collected, {warm.states}): "
+                            f"{worker_trouble(sandbox.supervisor.log_path('worker'))}")
+        say(f"end to end: {plan.count} requests, submitted → COLLECTED")
+        measured = submissions[WARM_UP:]
+        pipeline = await bench_end_to_end(settings, measured, timeout=plan.timeout, rate=plan.rate, say=say)
+        say(f"  {pipeline.collected} collected in {pipeline.seconds:.1f}s: {pipeline.requests_per_second:.0f}/s")
+        say(f"baseline: the same payloads through {PIPELINE_HOPS} plain aiokafka hops")
+        relay = await bench_relay(settings, [(s.key, s.value) for s in measured])
+        say(f"  {relay.count} relayed in {relay.seconds:.1f}s: {relay.records_per_second:.0f}/s")
+        say(f"faust's ceiling: the same payloads through {PIPELINE_HOPS} faust agents that only forward")
+        framework = await bench_faust_relay(settings, [(s.key, s.value) for s in measured], timeout=plan.timeout)
+        say(f"  {framework.count} relayed in {framework.seconds:.1f}s: {framework.records_per_second:.0f}/s")
+        say(f"dead-letter drain: {plan.dlq_count} requests")
+        drain = await bench_dlq(settings, plan.dlq_count, say=say, timeout=plan.timeout)
+        say(f"  drained in {drain.drain_seconds:.1f}s: {drain.drain_per_second:.0f}/s")
+    return result_of(plan, settings, started, machine, pipeline, relay, framework, drain.count,
+                     drain.fill_seconds, drain.drain_seconds)
+
+
+def result_of(
+    plan: BenchPlan, settings: Settings, started: dt.datetime, machine: dict[str, Any], pipeline: EndToEndBench,
+    relay: RelayBench, framework: RelayBench, dlq_count: int, dlq_fill: float, dlq_drain: float,
+) -> dict[str, Any]:
+    """The bench's JSON: the headline figures first, then the detail and the machine.
+
+    `faust_relay_rps` is what one faust worker carries through the same hops with no work of its own;
+    `share_of_faust_relay` is how much of that the pipeline keeps.
+    """
+    throughput = pipeline.requests_per_second
+    return {
+        "count": plan.count,
+        "collected": pipeline.collected,
+        "throughput_rps": round(throughput, 1),
+        "baseline_rps": round(relay.records_per_second, 1),
+        "ratio": round(throughput / relay.records_per_second, 3) if relay.records_per_second else 0.0,
+        "latency_ms": pipeline.latency_ms,
+        "dlq_drain_rps": round(dlq_count / dlq_drain, 1) if dlq_drain else 0.0,
+        "faust_relay_rps": round(framework.records_per_second, 1),
+        "share_of_faust_relay": (round(throughput / framework.records_per_second, 3)
+                                 if framework.records_per_second else 0.0),
+        "steps_latency_ms": pipeline.steps_ms,
+        "seconds": round(pipeline.seconds, 2),
+        "final_states": pipeline.states,
+        "baseline": {"hops": relay.hops, "count": relay.count, "seconds": round(relay.seconds, 2)},
+        "faust_relay": {"hops": framework.hops, "count": framework.count, "seconds": round(framework.seconds, 2),
+                        "workers": 1},
+        "dlq": {"count": dlq_count, "fill_seconds": round(dlq_fill, 2), "drain_seconds": round(dlq_drain, 2)},
+        "settings": {
+            "send_rate": plan.rate, "warm_up": WARM_UP,
+            "approval_batch_size": settings.approval_batch_size,
+            "approval_batch_within": settings.approval_batch_within,
+            "central_concurrency": settings.central_concurrency,
+            "dlq_replay_rate": settings.dlq_replay_rate, "station_instant": settings.station_instant,
+            "central_sim": " ".join(CENTRAL_FLAGS),
+        },
+        "machine": machine,
+        "started_at": started.isoformat(timespec="seconds"),
+    }
+
+
+def worker_trouble(log: Path) -> str:
+    """The first agent crash in the worker's log, or where the log is: what a stalled run points at."""
+    try:
+        for line in log.read_text(errors="replace").splitlines():
+            if "Crashed reason=" in line:
+                return "the worker's first agent crash: " + line[:600]
+    except OSError:
+        pass
+    return f"see the worker's log {log} (`ektp bench --keep` keeps it)"
+
+
+def save_result(result: dict[str, Any], folder: Path | None = None) -> Path:
+    """Write the result to `bench/results/<UTC timestamp>.json`; its path."""
+    folder = folder or project_root() / "bench" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path

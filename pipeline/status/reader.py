@@ -1,0 +1,48 @@
+"""Reading one request's status from the compacted `ektp.request.status` topic, as any client can."""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
+from pydantic import ValidationError
+
+from events.status import RequestStatus
+from pipeline.config import Settings
+from pipeline.kafka.admin import partition_ids
+from pipeline.topology.topics import REQUEST_STATUS
+
+
+async def read_status(settings: Settings, request_id: str, *, timeout: float = 15.0) -> RequestStatus | None:
+    """The latest status of `request_id`, or None when the tracker has never seen it.
+
+    Reads only the partition the key hashes to (Kafka's default partitioner, as the tracker writes
+    with), from the start to its current end: compaction keeps that short.
+    """
+    key = request_id.encode()
+    partitions = await partition_ids(settings.bootstrap_servers, REQUEST_STATUS.name, timeout=timeout)
+    if not partitions:
+        return None
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None,
+        request_timeout_ms=int(timeout * 1000),
+    )
+    await consumer.start()
+    try:
+        partition = TopicPartition(REQUEST_STATUS.name, DefaultPartitioner()(key, partitions, partitions))
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        latest: RequestStatus | None = None
+        while await consumer.position(partition) < end:
+            batches = await consumer.getmany(partition, timeout_ms=int(timeout * 1000))
+            if not batches:
+                break
+            for record in batches.get(partition, ()):
+                if record.key == key and record.offset < end and record.value is not None:
+                    with contextlib.suppress(ValidationError):  # a stranger's garbage never hides the truth
+                        latest = RequestStatus.model_validate_json(record.value)
+    finally:
+        await consumer.stop()
+    return latest

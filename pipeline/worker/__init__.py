@@ -1,0 +1,3 @@
+"""The running worker: the faust app, its agents wired from the routing table, its metrics, and its automatic
+dead-letter replay.
+"""

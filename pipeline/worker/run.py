@@ -1,0 +1,132 @@
+"""Running a faust app as a worker: topics first, then faust, with the project's logging."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+import faust
+
+from pipeline.config import Settings
+from pipeline.kafka.admin import ensure_topics
+from pipeline.logs import configure_logging, dump_stacks_on_sigquit, get_logger
+from pipeline.topology.topics import REGISTRY
+from pipeline.worker.agents.kafka_io import changelog_specs
+from pipeline.worker.metrics import serve_metrics
+from pipeline.worker.sole_worker import wait_until_sole_worker, worker_client_id, yield_to_earlier_workers
+
+log = get_logger(__name__)
+
+
+def run_worker(app: faust.App, settings: Settings) -> None:
+    """Create the registry's topics, then run `app` until SIGTERM or Ctrl-C.
+
+    Topics, the tables' changelogs among them, must exist before the consumer subscribes: a topic created
+    later is seen only at the next metadata refresh, minutes away, and the worker would sit idle until then.
+    """
+    configure_logging(settings)
+    outcomes = asyncio.run(ensure_topics(settings, [*REGISTRY, *changelog_specs(app)]))
+    log.info("topics ready", created=[o.name for o in outcomes if o.outcome == "created"])
+    ours = worker_client_id()
+    app.conf.broker_client_id = ours  # how the group's other members see this worker, start time first
+    asyncio.run(wait_until_sole_worker(settings, app.conf.id, patience=settings.worker_takeover_wait))
+    serve_metrics(settings.worker_metrics_port, settings.metrics_host)
+    # faust would replace the root logger's handlers; ours mask NIKs, so it must leave them alone.
+    worker = DeadlineWorker(app, stop_timeout=settings.worker_stop_timeout, loglevel=settings.log_level,
+                            override_logging=False)
+    yield_to_earlier_workers(app, settings, ours, worker.yield_to_another)
+    dump_stacks_on_sigquit(lambda: log.warning("consumer state on SIGQUIT", **consumer_state(app)))
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        if worker.yielded:
+            raise SystemExit(ANOTHER_WORKER) from None
+        raise
+
+
+class DeadlineWorker(faust.Worker):
+    """faust's worker, which must stop within `stop_timeout` seconds of SIGTERM or Ctrl-C.
+
+    faust's own stop can wait for ever on an agent that never finishes: it did under load in tests, and
+    most likely in the last CI run (`end_batches_when_stopping` fixes the case that was found). A
+    worker that will not stop holds its partitions, and `ektp down`, a container runtime or systemd kill it
+    anyway, silently. Past the deadline, this one writes what it is stuck on to its log
+    (`dump_stacks_on_sigquit`) and exits with `STOP_TIMED_OUT`. Nothing is lost: offsets are committed only
+    after processing and every step is idempotent, as `ektp chaos` shows with SIGKILL.
+    """
+
+    def __init__(self, app: faust.App, *, stop_timeout: float, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.stop_timeout = stop_timeout
+        self._deadline: threading.Timer | None = None
+        self.yielded = False
+
+    def _install_signal_handlers_unix(self) -> None:
+        super()._install_signal_handlers_unix()  # the loop's handlers, which start faust's stop
+        # The deadline starts in the signal's own Python handler, not in the loop's: a worker whose loop
+        # never got to its SIGTERM (CI saw one: no "Signal received" in its log) is cut short too. The loop
+        # still hears of the signal, through the wakeup file that asyncio set for any Python handler.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._start_stop_deadline)
+
+    def _start_stop_deadline(self, _signum: int, _frame: FrameType | None) -> None:
+        if self._deadline is None:
+            self._deadline = exit_after(self.stop_timeout)
+
+    def yield_to_another(self) -> None:
+        """Stop as on SIGTERM, to exit with `ANOTHER_WORKER`: a worker that started earlier runs in the group."""
+        self.yielded = True
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+STOP_TIMED_OUT = 3  # the exit status of a worker cut short at its stop deadline
+ANOTHER_WORKER = 4  # the exit status of a worker that stopped for one that started before it (sole_worker.py)
+
+
+def exit_after(seconds: float) -> threading.Timer:
+    """In `seconds`, unless the process has ended: log it, dump the stacks (SIGQUIT), exit `STOP_TIMED_OUT`."""
+
+    def cut_short() -> None:
+        # Written straight to the log's file descriptor: the logging locks may be what the process hangs on.
+        line = {"event": "did not stop in time; its stacks follow, then it exits", "waited_s": seconds,
+                "level": "error", "logger": __name__}
+        os.write(sys.stderr.fileno(), (json.dumps(line) + "\n").encode())
+        os.kill(os.getpid(), signal.SIGQUIT)
+        time.sleep(2.0)  # the main thread writes the tasks' chains and the consumer's state meanwhile
+        sys.stderr.flush()
+        os._exit(STOP_TIMED_OUT)
+
+    timer = threading.Timer(seconds, cut_short)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def consumer_state(app: faust.App) -> dict[str, Any]:
+    """Where the worker's consumer stands, per partition: what `ektp` writes to the log on SIGQUIT.
+
+    faust's offsets (read, committed) and aiokafka's (fetch position, paused, records fetched and not yet
+    taken) side by side: a partition that stopped moving shows which of the two stopped it.
+    """
+    consumer: Any = app.consumer  # faust's aiokafka Consumer; these are its private fields, read only
+    kafka = consumer._thread._ensure_consumer()
+    assignment = kafka._subscription.subscription.assignment if kafka._subscription.subscription else None
+    partitions = {}
+    for tp in sorted(consumer.assignment()):
+        state = assignment.state_value(tp) if assignment is not None else None
+        partitions[f"{tp.topic}[{tp.partition}]"] = {
+            "read": consumer._read_offset.get(tp), "committed": consumer._committed_offset.get(tp),
+            "faust_paused": tp in consumer._paused_partitions,
+            "position": state.position if state is not None and state.has_valid_position else None,
+            "kafka_paused": state.paused if state is not None else None,
+            "fetched_waiting": tp in kafka._fetcher._records,
+        }
+    return {"flow_active": consumer.flow_active, "unacked": len(consumer._unacked_messages),
+            "partitions": partitions}

@@ -1,0 +1,65 @@
+"""A worker killed with SIGKILL and started again takes up its partitions within seconds, not a minute.
+
+Found by `ektp chaos`: the killed worker's consumer-group session outlived it (faust's default is 60 s),
+and the new worker's rebalance waited for it, so nothing was processed for about a minute after a crash.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from events.status import RequestState
+from pipeline.config import Settings
+from pipeline.kafka.admin import ensure_topics
+from pipeline.topology.topics import REQUEST_STATUS
+from pipeline.worker.app import SESSION_TIMEOUT_SECONDS
+from tests.support.processes import Process
+from tests.support.submissions import fresh_resident, submit
+from tests.support.topics import Records, latest_statuses, read_until, start_group_at_the_end
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+# Long enough for a worker to start and rebalance on a busy 2-core machine, well short of the minute that a
+# dead member's session used to hold its partitions for.
+TAKE_UP_TIMEOUT = 45.0
+
+
+def awaiting_central(request_id: str) -> Any:
+    """Done when `request_id` waits for central (no central runs here, so that is where it settles)."""
+    def done(records: Records) -> bool:
+        status = latest_statuses(records).get(request_id)
+        return status is not None and status.state == RequestState.AWAITING_CENTRAL
+
+    return done
+
+
+async def test_a_worker_restarted_after_sigkill_goes_on_without_waiting_out_the_dead_ones_session(
+    kafka: Settings, tmp_path: Path
+) -> None:
+    """SIGKILL the worker, start another at once and send it work: it is processed well within a minute."""
+    assert SESSION_TIMEOUT_SECONDS * 2 < TAKE_UP_TIMEOUT
+    settings = kafka.model_copy(update={"app_id": f"ektp-sigkill-test-{uuid.uuid4().hex[:8]}"})
+    await ensure_topics(settings)
+    await start_group_at_the_end(settings)
+    rng = random.Random()
+    first, second = fresh_resident(rng), fresh_resident(rng)
+    killed = Process("worker", ["worker"], settings, tmp_path)
+    try:
+        wait_until(lambda: "Worker ready" in killed.log(), timeout=90, what="the first worker is ready")
+        await submit(settings, first)
+        await read_until(settings, REQUEST_STATUS.name, awaiting_central(first["request_id"]), timeout=60)
+    finally:
+        killed.kill()
+    again = Process("worker-again", ["worker"], settings, tmp_path)
+    try:
+        await submit(settings, second)  # arrives while the new worker starts and recovers its tables
+        await read_until(settings, REQUEST_STATUS.name, awaiting_central(second["request_id"]),
+                         timeout=TAKE_UP_TIMEOUT)
+    finally:
+        assert again.stop() == 0, again.tail()

@@ -1,0 +1,59 @@
+"""A worker whose stop hangs is cut short at its deadline, and leaves in its log what it was stuck on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from pipeline.worker.run import STOP_TIMED_OUT
+
+# What `DeadlineWorker` does on SIGTERM, in a process whose "stop" then never ends.
+HANGING_STOP = """
+import time
+from pipeline.logs import dump_stacks_on_sigquit
+from pipeline.worker.run import exit_after
+dump_stacks_on_sigquit()
+exit_after(0.5)
+def stop_that_never_ends():
+    time.sleep(60)
+stop_that_never_ends()
+"""
+
+
+def test_a_stop_past_its_deadline_dumps_the_stacks_and_exits_with_its_own_status() -> None:
+    done = subprocess.run([sys.executable, "-c", HANGING_STOP], capture_output=True, text=True, timeout=30,
+                          check=False)
+
+    assert done.returncode == STOP_TIMED_OUT, done.stderr
+    output = done.stdout + done.stderr
+    assert "did not stop in time" in output
+    assert "stop_that_never_ends" in output  # the stack says where it hung
+
+
+# The worker's own wiring: SIGTERM starts the deadline in the signal's Python handler, and the event loop
+# still hears of it (faust's stop starts there). faust's handler is replaced by a flag for the test.
+SIGTERM_TO_A_WORKER = """
+import asyncio, os, signal, faust
+from pipeline.worker.run import DeadlineWorker
+async def main():
+    loop = asyncio.get_running_loop()
+    app = faust.App("deadline-test", broker="kafka://127.0.0.1:1", autodiscover=False, web_enabled=False,
+                    loop=loop)
+    worker = DeadlineWorker(app, stop_timeout=60, loglevel="info", override_logging=False, loop=loop)
+    heard = asyncio.Event()
+    worker._on_sigterm = heard.set
+    worker.install_signal_handlers()
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(heard.wait(), 10)
+    print("loop heard SIGTERM; deadline started:", worker._deadline is not None, flush=True)
+    worker._deadline.cancel()
+asyncio.run(main())
+"""
+
+
+def test_sigterm_starts_the_deadline_and_still_reaches_fausts_stop() -> None:
+    done = subprocess.run([sys.executable, "-c", SIGTERM_TO_A_WORKER], capture_output=True, text=True, timeout=60,
+                          check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert "loop heard SIGTERM; deadline started: True" in done.stdout
