@@ -35,6 +35,23 @@ class ApprovalDecided(Event):
     record: EnrollmentRecorded
 
 
+class FailureReason(StrEnum):
+    """Why a record was not decided now: the `ektp.dlt.reason` header of the dead-letter and unreadable streams.
+
+    The first six are the link's (a transient failure to reach central), `diverted` holds a record behind
+    the citizen's earlier one, `unreadable` is a message no step could decode.
+    """
+
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    SERVER_ERROR = "server_error"
+    RATE_LIMITED = "rate_limited"
+    BAD_RESPONSE = "bad_response"
+    CIRCUIT_OPEN = "circuit_open"
+    DIVERTED = "diverted"
+    UNREADABLE = "unreadable"
+
+
 class DeadLetterHeader(StrEnum):
     """Headers a dead-lettered record carries beside its original key, value and headers.
 

@@ -1,13 +1,26 @@
-"""The approval step's logic: what central is sent, and what its answer becomes."""
+"""The approval step's rules: what central is sent, in which rounds, and what becomes of each answer.
+
+A batch of recorded enrollments is asked of central in rounds that hold at most one record per citizen, in
+order (`approval_rounds`), so that a citizen's second record is routed only once the first's outcome is
+known. Each record's outcome and the citizen's memory after it are `settle`'s to decide: central's
+decision, a wait in the dead-letter stream, a park after too many tries, or nothing to do for a record
+central already decided (`processors/dead_letter.py` holds the order rules it applies).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
-from events.approval import ApprovalDecided, CentralDecision
+from events.approval import ApprovalDecided, CentralDecision, FailureReason
 from events.enrollment import EnrollmentRecorded
 from events.status import RequestState, StatusNoted
+from processors.dead_letter import Route, route_for, should_park, waiting_after_decision, waiting_after_failure
+
+# Request ids of a citizen remembered as decided: a person asks for a handful of cards in a life.
+DECIDED_KEPT = 20
 
 
 def enrollment_for_central(recorded: EnrollmentRecorded) -> dict[str, Any]:
@@ -46,3 +59,140 @@ def refused_by_central(recorded: EnrollmentRecorded, status: int, code: str, det
         recorded, decision=CentralDecision.ENROLL_FAILURE_AT_CENTRAL,
         reason=f"central refused the record ({status} {code}): {detail}"[:500], decided_at=now, token="", now=now,
     )
+
+
+# -- outcomes ---------------------------------------------------------------------------------------------
+
+
+class DivertedBehindEarlierRequest(Exception):
+    """The citizen has an earlier record waiting for central: this one waits behind it."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Not decided now: to the dead-letter stream (or parked), with why."""
+
+    error: BaseException
+    reason: FailureReason
+    at: dt.datetime
+    # An open breaker or a diversion never reached central: no try of the record's own.
+    counts_as_attempt: bool = True
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Central already decided this request (a replay or a redelivery): nothing to publish."""
+
+
+@dataclass(frozen=True)
+class DecidedAgain:
+    """The very message central's decision was published for, read again: publish that decision once more.
+
+    The table's write and the `decided` message are not atomic, so a worker killed between the two keeps
+    the first and loses the second. Offsets are committed only once a batch is done, so the lost decision's
+    message is always read again, and is recognised here (`tests/integration/pipeline/worker/
+    test_approval_redelivery.py`). Central is not asked again: the stored decision, event id included, is
+    sent; every step after approval is idempotent by request_id. A replay is another message: `Skipped`.
+    """
+
+    decision: ApprovalDecided
+
+
+Answer = ApprovalDecided | Failed
+Outcome = ApprovalDecided | Failed | Skipped | DecidedAgain
+
+
+# -- the per-citizen memory ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CitizenApprovals:
+    """The approval step's memory of one citizen (the table `citizen_key_to_approvals`).
+
+    `waiting`: their request ids in the dead-letter stream, oldest first (the order rules). `decided`: the
+    latest request ids central decided. `last_decided_by`/`last_decision`: the message the latest decision
+    was published for, and that decision (`DecidedAgain`).
+    """
+
+    waiting: tuple[str, ...] = ()
+    decided: tuple[str, ...] = ()
+    last_decided_by: str | None = None
+    last_decision: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> CitizenApprovals:
+        if not data:
+            return cls()
+        last = data.get("last_decided") or {}
+        return cls(waiting=tuple(data.get("waiting", ())), decided=tuple(data.get("decided", ())),
+                   last_decided_by=last.get("by"), last_decision=last.get("decision"))
+
+    def to_json(self) -> dict[str, Any]:
+        last = {"by": self.last_decided_by, "decision": self.last_decision} if self.last_decided_by else None
+        return {"waiting": list(self.waiting), "decided": list(self.decided), "last_decided": last}
+
+    def route(self, request_id: str) -> Route:
+        """Where this citizen's record `request_id` goes now."""
+        return route_for(request_id, waiting=self.waiting, decided=request_id in self.decided)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A record's outcome, the citizen's memory after it, and for a failure its tries and whether it parks."""
+
+    outcome: Outcome
+    citizen: CitizenApprovals
+    attempts: int = 0
+    parked: bool = False
+
+
+def settle(
+    citizen: CitizenApprovals, request_id: str, *, message: str, route: Route, answer: Answer | None,
+    attempts_before: int, max_attempts: int, now: dt.datetime,
+) -> Settled:
+    """What becomes of one record that was read as `message` (topic@partition:offset) and routed `route`.
+
+    `answer` is central's (or the link's failure) for a record routed to central, None otherwise;
+    `attempts_before` is how often the record was tried before (its dead-letter headers).
+    """
+    if route == Route.ALREADY_DECIDED:
+        if citizen.last_decided_by == message and citizen.last_decision is not None:
+            return Settled(DecidedAgain(ApprovalDecided.model_validate(citizen.last_decision)), citizen)
+        return Settled(Skipped(), citizen)
+    if route == Route.DIVERT:
+        error = DivertedBehindEarlierRequest(f"waits behind the citizen's earlier request {citizen.waiting[0]}")
+        failure = Failed(error, FailureReason.DIVERTED, now, counts_as_attempt=False)
+        return Settled(failure, replace(citizen, waiting=waiting_after_failure(citizen.waiting, request_id)),
+                       attempts=attempts_before)
+    if answer is None:
+        raise ValueError(f"a record routed {route} needs central's answer")
+    if isinstance(answer, ApprovalDecided):
+        return Settled(answer, replace(
+            citizen, waiting=waiting_after_decision(citizen.waiting, request_id),
+            decided=(*citizen.decided, request_id)[-DECIDED_KEPT:], last_decided_by=message,
+            last_decision=answer.model_dump(mode="json"),
+        ))
+    attempts = attempts_before + 1 if answer.counts_as_attempt else attempts_before
+    if should_park(attempts, max_attempts):  # a person takes it out of line
+        return Settled(answer, replace(citizen, waiting=waiting_after_decision(citizen.waiting, request_id)),
+                       attempts=attempts, parked=True)
+    return Settled(answer, replace(citizen, waiting=waiting_after_failure(citizen.waiting, request_id)),
+                   attempts=attempts)
+
+
+# -- rounds ---------------------------------------------------------------------------------------------
+
+Item = TypeVar("Item")
+
+
+def approval_rounds(items: Sequence[tuple[Item, EnrollmentRecorded]]) -> list[list[tuple[Item, EnrollmentRecorded]]]:
+    """A batch split so that each round holds at most one record per citizen, each citizen's in order."""
+    result: list[list[tuple[Item, EnrollmentRecorded]]] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        number = seen.get(item[1].citizen_key, 0)
+        seen[item[1].citizen_key] = number + 1
+        if number == len(result):
+            result.append([])
+        result[number].append(item)
+    return result

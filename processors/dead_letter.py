@@ -9,8 +9,10 @@ the order (a person must look at it), so the citizen's later records are not hel
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 
 class Route(StrEnum):
@@ -41,6 +43,33 @@ def waiting_after_failure(waiting: tuple[str, ...], request_id: str) -> tuple[st
 def should_park(attempts: int, max_attempts: int) -> bool:
     """A record tried `attempts` times is parked once that reaches `max_attempts`."""
     return attempts >= max_attempts
+
+
+class Waiting(Protocol):
+    """A record waiting in the dead-letter stream, as far as replaying it needs to know."""
+
+    @property
+    def request_id(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+
+W = TypeVar("W", bound=Waiting)
+
+
+def due_for_replay(waiting: Iterable[W], *, owned: set[int], sent: Mapping[str, int]) -> list[W]:
+    """The waiting records a worker replays now: those of the partitions it owns, not sent back since they
+    last failed (`sent`: request_id -> the dead-letter offset already sent back).
+
+    Each worker replays only its own partitions, so two workers never replay the same record; a record that
+    failed again after its replay has a newer offset, and is due again.
+    """
+    return [record for record in waiting
+            if record.partition in owned and sent.get(record.request_id, -1) < record.offset]
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any, Self, Union
 import aiohttp
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-from events.approval import CentralDecision
+from events.approval import CentralDecision, FailureReason
 from pipeline.central.breaker import CircuitBreaker
-from pipeline.central.errors import CentralRejected, CentralUnavailable, CircuitOpen, UnavailableReason
+from pipeline.central.errors import CentralRejected, CentralUnavailable, CircuitOpen
 from pipeline.config import Settings
 
 ENROLL_PATH = "/v1/enrollments"
@@ -43,10 +43,10 @@ class CentralResponse(BaseModel):
 class _Transient(Exception):
     """Inside the retry loop: this try failed in a way a later try may not."""
 
-    def __init__(self, reason: UnavailableReason, detail: str, status: int | None = None,
+    def __init__(self, reason: FailureReason, detail: str, status: int | None = None,
                  retry_after: float | None = None) -> None:
         super().__init__(detail)
-        self.reason: UnavailableReason = reason
+        self.reason: FailureReason = reason
         self.detail = detail
         self.status = status
         self.retry_after = retry_after
@@ -104,8 +104,10 @@ class CentralClient:
         try:
             return CentralResponse.model_validate(body)
         except ValidationError as error:
-            self.breaker.record_failure("bad_response")
-            raise CentralUnavailable("bad_response", f"central's answer is not a decision: {error}") from error
+            self.breaker.record_failure(FailureReason.BAD_RESPONSE)
+            raise CentralUnavailable(
+                FailureReason.BAD_RESPONSE, f"central's answer is not a decision: {error}"
+            ) from error
 
     async def enroll_batch(self, enrollments: Sequence[Mapping[str, Any]]) -> list[BatchAnswer]:
         """Central's answer to each enrollment, in order, from one call (`POST /v1/enrollments:batch`).
@@ -119,8 +121,8 @@ class CentralClient:
             return []
         body = await self._call(BATCH_PATH, list(enrollments))
         if not isinstance(body, list) or len(body) != len(enrollments):
-            self.breaker.record_failure("bad_response")
-            raise CentralUnavailable("bad_response", "central's batch answer does not match the batch")
+            self.breaker.record_failure(FailureReason.BAD_RESPONSE)
+            raise CentralUnavailable(FailureReason.BAD_RESPONSE, "central's batch answer does not match the batch")
         return [_batch_answer(item) for item in body]
 
     async def _call(self, path: str, payload: Any) -> Any:
@@ -137,7 +139,8 @@ class CentralClient:
                 body = await self._post_once(path, payload)
             except _Transient as failure:
                 last = failure
-                if failure.reason != "rate_limited":  # a busy central is a healthy one: not the breaker's business
+                # a busy central is a healthy one: not the breaker's business
+                if failure.reason != FailureReason.RATE_LIMITED:
                     self.breaker.record_failure(failure.reason)
                 else:
                     self.breaker.release_probe()
@@ -167,15 +170,15 @@ class CentralClient:
                     text = await response.text()
                     retry_after = _retry_after(response.headers.get("Retry-After"))
             except aiohttp.ClientConnectorError as error:
-                raise _Transient("refused", f"cannot connect to central: {error.os_error}") from error
+                raise _Transient(FailureReason.REFUSED, f"cannot connect to central: {error.os_error}") from error
             except TimeoutError as error:
-                raise _Transient("timeout", f"no answer within {self.settings.central_timeout}s") from error
+                raise _Transient(FailureReason.TIMEOUT, f"no answer within {self.settings.central_timeout}s") from error
             except aiohttp.ClientError as error:
-                raise _Transient("server_error", f"{type(error).__name__}: {error}") from error
+                raise _Transient(FailureReason.SERVER_ERROR, f"{type(error).__name__}: {error}") from error
         if status == 429:
-            raise _Transient("rate_limited", "central's rate limit", status, retry_after)
+            raise _Transient(FailureReason.RATE_LIMITED, "central's rate limit", status, retry_after)
         if status >= 500:
-            raise _Transient("server_error", f"HTTP {status}: {text[:200]}", status, retry_after)
+            raise _Transient(FailureReason.SERVER_ERROR, f"HTTP {status}: {text[:200]}", status, retry_after)
         if status >= 400:
             self.breaker.record_success()  # central answered: the link is fine, the request is not
             code, detail = _error_of(text)
@@ -183,7 +186,8 @@ class CentralClient:
         try:
             return json.loads(text)
         except ValueError as error:
-            raise _Transient("bad_response", f"HTTP {status} with a body that is not JSON", status) from error
+            raise _Transient(FailureReason.BAD_RESPONSE, f"HTTP {status} with a body that is not JSON",
+                             status) from error
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
         """Full-jitter exponential delay before the next try; None when Retry-After is beyond our patience."""
@@ -199,19 +203,20 @@ class CentralClient:
 def _batch_answer(item: Any) -> BatchAnswer:
     """One item of a batch answer: `{"status": 200, ...decision}` or `{"status": 4xx|5xx, "error", "detail"}`."""
     if not isinstance(item, dict):
-        return CentralUnavailable("bad_response", "an item of central's batch answer is not an object")
+        return CentralUnavailable(FailureReason.BAD_RESPONSE, "an item of central's batch answer is not an object")
     status = item.get("status")
     if status == 200:
         try:
             return CentralResponse.model_validate(item)
         except ValidationError as error:
-            return CentralUnavailable("bad_response", f"central's answer is not a decision: {error}")
+            return CentralUnavailable(FailureReason.BAD_RESPONSE, f"central's answer is not a decision: {error}")
     code, detail = str(item.get("error", "unknown")), str(item.get("detail", ""))[:500]
     if status == 429:
-        return CentralUnavailable("rate_limited", detail, status=429, retry_after=_number(item.get("retry_after")))
+        return CentralUnavailable(FailureReason.RATE_LIMITED, detail, status=429,
+                                  retry_after=_number(item.get("retry_after")))
     if isinstance(status, int) and 400 <= status < 500:
         return CentralRejected(status, code, detail)
-    return CentralUnavailable("server_error", f"HTTP {status}: {code} {detail}"[:300],
+    return CentralUnavailable(FailureReason.SERVER_ERROR, f"HTTP {status}: {code} {detail}"[:300],
                               status=status if isinstance(status, int) else None)
 
 

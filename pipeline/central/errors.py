@@ -7,11 +7,8 @@ itself is wrong; retrying cannot help.
 
 from __future__ import annotations
 
-from typing import Literal
-
+from events.approval import FailureReason
 from pipeline.errors import EktpError
-
-UnavailableReason = Literal["refused", "timeout", "server_error", "rate_limited", "bad_response", "circuit_open"]
 
 
 class CentralError(EktpError):
@@ -22,11 +19,11 @@ class CentralUnavailable(CentralError):
     """Central could not answer now; the same request may succeed later."""
 
     def __init__(
-        self, reason: UnavailableReason, detail: str, *, attempts: int = 1, status: int | None = None,
+        self, reason: FailureReason, detail: str, *, attempts: int = 1, status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(f"central unavailable ({reason}): {detail}")
-        self.reason: UnavailableReason = reason
+        self.reason: FailureReason = reason
         self.detail = detail
         self.attempts = attempts
         self.status = status
@@ -37,7 +34,7 @@ class CircuitOpen(CentralUnavailable):
     """The breaker is open: central failed repeatedly, so no call is tried until the cool-down ends."""
 
     def __init__(self, retry_in: float) -> None:
-        super().__init__("circuit_open", f"breaker open; next probe in {retry_in:.1f}s", attempts=0,
+        super().__init__(FailureReason.CIRCUIT_OPEN, f"breaker open; next probe in {retry_in:.1f}s", attempts=0,
                          retry_after=retry_in)
 
 

@@ -30,6 +30,7 @@ from pipeline.dashboard.figures import (
     step_of_topic,
 )
 from pipeline.deadletter.view import DeadLetterEntry, DeadLetterStats
+from pipeline.topology.topics import UNREADABLE
 from processors.backlog import backlog_by_step, stuck_requests
 
 RATE_WINDOW = 30.0  # seconds of end-offset samples a topic's rate is taken over
@@ -119,7 +120,7 @@ class Collector:
             committed = await self.kafka.committed()
         except Exception as error:  # noqa: BLE001 (a broker hiccup is shown on the page, not raised)
             self._errors.append(f"kafka: {type(error).__name__}")
-            return {"topics": [], "lag": []}
+            return {"topics": [], "lag": [], "unreadable": None}
         rows = lag_rows(committed, ends)
         lags, totals = lag_by_topic(rows), end_offsets_by_topic(ends)
         topics = []
@@ -130,7 +131,8 @@ class Collector:
                            "rate": round(meter.rate(), 2), "lag": lags.get(name, 0)})
         lag = [{"group": row.group, "topic": row.topic, "partition": row.partition, "committed": row.committed,
                 "end_offset": row.end_offset, "lag": row.lag} for row in rows]
-        return {"topics": topics, "lag": lag}
+        # Messages a step could not read, set aside in their own topic: each one needs a person.
+        return {"topics": topics, "lag": lag, "unreadable": totals.get(UNREADABLE.name, 0)}
 
     def _dead_letters(self, now: dt.datetime) -> dict[str, Any]:
         shown = self.dead_letters.stats().as_json(now)

@@ -1,7 +1,8 @@
 """The topic registry: every topic of the pipeline, once, with its key, partitions and retention.
 
-Names are a contract (DESIGN.md, "Topics"): printing stations and recording desks of other vendors
-read and write them. Never rename one; add a new topic instead.
+Names are a contract (docs/architecture.md, "Topics"): printing stations and recording desks of other
+vendors read and write them. Never rename one; add a new topic instead. Who writes and reads each topic is
+the routing table's to say (`pipeline/topology/routes.py`).
 """
 
 from __future__ import annotations
@@ -30,13 +31,11 @@ CleanupPolicy = Literal["delete", "compact"]
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """One topic: what it carries, who writes and reads it, and how Kafka keeps it."""
+    """One topic: what its keys and values are, and how Kafka keeps it."""
 
     name: str
     key: str
     value: str
-    written_by: str
-    read_by: str
     cleanup_policy: CleanupPolicy = "delete"
     retention_ms: int = 90 * DAY_MS
     # None: the configured default (`Settings.topic_partitions`), so all citizen-keyed topics agree.
@@ -65,73 +64,70 @@ class TopicSpec:
 # person or a replay has dealt with it.
 ENROLLMENT_SUBMITTED = TopicSpec(
     "ektp.enrollment.submitted", "anything (the NIK as sent)", "raw submission JSON",
-    "recording desks, `ektp enroll`", "intake", value_model=EnrollmentSubmission,
+    value_model=EnrollmentSubmission,
 )
 ENROLLMENT_REJECTED = TopicSpec(
     "ektp.enrollment.rejected", "request_id, or the raw key", "the raw bytes kept unchanged + errors",
-    "intake", "operators", value_model=EnrollmentRejected,
+    value_model=EnrollmentRejected,
 )
 ENROLLMENT_RECORDED = TopicSpec(
-    "ektp.enrollment.recorded", "citizen key", "validated enrollment", "intake, DLQ replay", "approval",
-    value_model=EnrollmentRecorded,
+    "ektp.enrollment.recorded", "citizen key", "validated enrollment", value_model=EnrollmentRecorded,
 )
 APPROVAL_DECIDED = TopicSpec(
-    "ektp.approval.decided", "citizen key", "central's signed decision", "approval", "print dispatch, status",
-    value_model=ApprovalDecided,
+    "ektp.approval.decided", "citizen key", "central's signed decision", value_model=ApprovalDecided,
 )
 APPROVAL_DEADLETTER = TopicSpec(
-    "ektp.approval.deadletter", "citizen key", "the original record + failure context", "approval",
-    "replay, operators", retention_ms=FOREVER, value_model=EnrollmentRecorded,
+    "ektp.approval.deadletter", "citizen key", "the original record + failure context", retention_ms=FOREVER,
+    value_model=EnrollmentRecorded,
 )
 APPROVAL_PARKED = TopicSpec(
-    "ektp.approval.parked", "citizen key", "records that failed replay too often", "replay", "operators",
-    retention_ms=FOREVER, value_model=EnrollmentRecorded,
+    "ektp.approval.parked", "citizen key", "records that failed replay too often", retention_ms=FOREVER,
+    value_model=EnrollmentRecorded,
 )
 PRINT_REQUESTED = TopicSpec(
-    "ektp.print.requested", "station or office key", "print job carrying the signed approval",
-    "print dispatch", "printing stations", value_model=PrintRequested,
+    "ektp.print.requested", "office code", "print job carrying the signed approval", value_model=PrintRequested,
 )
 PRINT_COMPLETED = TopicSpec(
     "ektp.print.completed", "citizen key", "card printed: card serial, blank serial, station",
-    "printing stations", "pickup, status", value_model=CardPrinted,
+    value_model=CardPrinted,
 )
 STATION_INVENTORY = TopicSpec(
-    "ektp.station.inventory", "station id", "blank-card stock of each station",
-    "stations, `ektp station restock`", "dashboard, dispatch",
-    cleanup_policy="compact", retention_ms=FOREVER, partitions=1, value_model=StationInventory,
+    "ektp.station.inventory", "station id", "blank-card stock of each station", cleanup_policy="compact",
+    retention_ms=FOREVER, partitions=1, value_model=StationInventory,
 )
 PICKUP_READY = TopicSpec(
-    "ektp.pickup.ready", "citizen key", "card waiting at the office", "pickup", "notification, status",
-    value_model=CardReadyForPickup,
+    "ektp.pickup.ready", "citizen key", "card waiting at the office", value_model=CardReadyForPickup,
 )
 PICKUP_REQUESTED = TopicSpec(
     "ektp.pickup.requested", "request_id", "a citizen presents a fingerprint at the pickup desk",
-    "pickup desk", "pickup", value_model=PickupRequested,
+    value_model=PickupRequested,
 )
 PICKUP_COLLECTED = TopicSpec(
-    "ektp.pickup.collected", "citizen key", "card handed over (or refused, with reason)", "pickup", "status",
-    value_model=CardCollected,
+    "ektp.pickup.collected", "citizen key", "card handed over (or refused, with reason)", value_model=CardCollected,
 )
 REQUEST_STATUS = TopicSpec(
-    "ektp.request.status", "request_id", "current state of each request", "status tracker",
-    "dashboard, `ektp status`, anyone", cleanup_policy="compact", retention_ms=FOREVER,
-    value_model=RequestStatus,
+    "ektp.request.status", "request_id", "current state of each request", cleanup_policy="compact",
+    retention_ms=FOREVER, value_model=RequestStatus,
 )
 # The intake's second stage is keyed by citizen: valid submissions are re-keyed here (a desk may key by
 # anything), so that one citizen's requests meet in one partition for the duplicate and open-request rules.
 INTAKE_BY_CITIZEN = TopicSpec(
-    "ektp.internal.intake-by-citizen", "citizen key", "a valid submission with its raw bytes", "intake",
-    "intake", retention_ms=7 * DAY_MS, internal=True, value_model=SubmissionValidated,
+    "ektp.internal.intake-by-citizen", "citizen key", "a valid submission with its raw bytes",
+    retention_ms=7 * DAY_MS, internal=True, value_model=SubmissionValidated,
 )
-
 STATUS_NOTES = TopicSpec(
     "ektp.internal.status-notes", "citizen key", "a step's note of a state no contract topic carries",
-    "approval, printing station", "status tracker", value_model=StatusNoted, internal=True,
+    value_model=StatusNoted, internal=True,
 )
-
 PICKUP_BY_REQUEST = TopicSpec(
     "ektp.internal.pickup-by-request", "request_id", "approved fingers and arrived cards, re-keyed by request_id",
-    "pickup routing", "pickup", internal=True,
+    internal=True,
+)
+# Every message an agent could not read, with its raw key, value and headers unchanged and the failure in
+# its headers, kept for ever for an operator: a poison message never stops a step and never vanishes.
+UNREADABLE = TopicSpec(
+    "ektp.internal.unreadable", "the original key", "the original bytes + failure context", retention_ms=FOREVER,
+    internal=True,
 )
 
 REGISTRY: tuple[TopicSpec, ...] = (
@@ -151,6 +147,7 @@ REGISTRY: tuple[TopicSpec, ...] = (
     INTAKE_BY_CITIZEN,
     STATUS_NOTES,
     PICKUP_BY_REQUEST,
+    UNREADABLE,
 )
 
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in REGISTRY}

@@ -18,7 +18,10 @@ from pipeline.deadletter.replay import send_back
 from pipeline.deadletter.view import DeadLetterEntry, DeadLetterView
 from pipeline.logs import get_logger
 from pipeline.probes import http_ok
+from pipeline.topology.topics import ENROLLMENT_RECORDED
 from pipeline.worker import metrics
+from pipeline.worker.wiring import RoutingError, StepTopics, Wiring
+from processors.dead_letter import due_for_replay
 
 log = get_logger(__name__)
 CHUNK = 100
@@ -48,9 +51,7 @@ class AutoReplay:
 
     def due(self) -> list[DeadLetterEntry]:
         """Waiting records of this worker's partitions not yet sent back since they last failed."""
-        owned = self.owned_partitions()
-        return [entry for entry in self.view.pending()
-                if entry.partition in owned and self._sent.get(entry.request_id, -1) < entry.offset]
+        return due_for_replay(self.view.pending(), owned=self.owned_partitions(), sent=self._sent)
 
     def link_may_be_up(self) -> bool:
         return self.breaker.state != BreakerState.OPEN or self.breaker.retry_in() == 0
@@ -82,3 +83,13 @@ class AutoReplay:
         metrics.DLQ_PARKED.set(stats.parked)
         oldest = stats.oldest_waiting_at
         metrics.DLQ_OLDEST.set((dt.datetime.now(dt.UTC) - oldest).total_seconds() if oldest else 0)
+
+
+def wire_auto_replay(wiring: Wiring, topics: StepTopics) -> None:
+    """The dead-letter replay: `replay_dead_letters`, a task of the worker beside its agents."""
+    replay = AutoReplay(wiring.settings, wiring.central.breaker,
+                        lambda: wiring.owned_partitions(ENROLLMENT_RECORDED))
+    if set(replay.view.topics) != {spec.name for spec in topics.step.reads}:
+        raise RoutingError(f"{topics.step.name} follows {replay.view.topics}, not what the routing table says")
+    topics.checked(ENROLLMENT_RECORDED)  # `send_back` writes it with a producer of its own
+    wiring.app.task(replay.run)

@@ -1,54 +1,62 @@
-"""The stream processors, wired into one faust app.
+"""The worker's faust app, wired step by step from the routing table (`pipeline/topology/routes.py`).
 
-| agent | reads | processor | writes |
-| --- | --- | --- | --- |
-| `take_in_submissions` | `ektp.enrollment.submitted` | `processors.intake.validate_submission` | `ektp.internal.intake-by-citizen`, `ektp.enrollment.rejected` |
-| `record_enrollments` | `ektp.internal.intake-by-citizen` | `processors.intake.decide_recording` | `ektp.enrollment.recorded`, `ektp.enrollment.rejected` |
-| `approve_enrollments` | `ektp.enrollment.recorded` | `processors.approval` + central | `ektp.approval.decided`, `ektp.internal.status-notes` |
-| `dispatch_print_jobs` | `ektp.approval.decided` | `processors.print_dispatch.print_job_for` | `ektp.print.requested` |
-| `route_to_pickup` | `ektp.approval.decided`, `ektp.print.completed` | `processors.pickup.expected_pickup`, `card_arrived` | `ektp.internal.pickup-by-request` |
-| `hand_over_cards` | `ektp.internal.pickup-by-request`, `ektp.pickup.requested` | `processors.pickup.hand_over` | `ektp.pickup.ready`, `ektp.pickup.collected` |
-| `AutoReplay` (a task) | `ektp.approval.deadletter`, `ektp.request.status` | `processors.dead_letter` | `ektp.enrollment.recorded` |
-| `track_request_status` | every step topic (`agents/status.py`, `STATUS_ROUTES`) | `processors.status.advance_status` | `ektp.request.status` |
-
-Printing happens outside the worker, at the printing stations (`pipeline/station/`).
-
-Every agent runs with concurrency 1 (faust-streaming #606) and catches and routes its errors (an agent
-that raises has its message acked).
-"""  # noqa: E501 (a table reads better unwrapped)
+Each step of the table has one wiring function here; it gets the topics its step reads and may send only
+to those its step writes. Building fails, before anything runs, when the two disagree. Every agent runs
+with concurrency 1 (faust-streaming #606) and catches and routes its errors, because an agent that raises
+has its message acked. Printing happens outside the worker, at the printing stations (`pipeline/station/`).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import faust
 
 from pipeline.config import Settings
-from pipeline.topology.topics import ENROLLMENT_RECORDED
-from pipeline.worker.agents.approval import register_approval, register_print_dispatch
-from pipeline.worker.agents.intake import register_intake
-from pipeline.worker.agents.pickup import register_pickup
-from pipeline.worker.agents.status import create_status_table, register_status_tracker
+from pipeline.topology.routes import (
+    APPROVE,
+    DISPATCH,
+    HAND_OVER,
+    RECORD,
+    REPLAY,
+    ROUTE_TO_PICKUP,
+    STEPS,
+    TAKE_IN,
+    TRACK_STATUS,
+)
+from pipeline.worker.agents.approval import wire_approval
+from pipeline.worker.agents.dispatch import wire_dispatch
+from pipeline.worker.agents.intake import wire_record, wire_take_in
+from pipeline.worker.agents.pickup import wire_hand_over, wire_route_to_pickup
+from pipeline.worker.agents.status import create_status_table, wire_status_tracker
 from pipeline.worker.app import create_app
-from pipeline.worker.auto_replay import AutoReplay
+from pipeline.worker.auto_replay import wire_auto_replay
+from pipeline.worker.wiring import RoutingError, StepTopics, Wiring
+
+Wire = Callable[[Wiring, StepTopics], None]
+
+WIRES: dict[str, Wire] = {
+    TAKE_IN.name: wire_take_in,
+    RECORD.name: wire_record,
+    APPROVE.name: wire_approval,
+    DISPATCH.name: wire_dispatch,
+    ROUTE_TO_PICKUP.name: wire_route_to_pickup,
+    HAND_OVER.name: wire_hand_over,
+    TRACK_STATUS.name: wire_status_tracker,
+    REPLAY.name: wire_auto_replay,
+}
 
 
 def build_app(settings: Settings) -> faust.App:
-    """The pipeline's faust app with every agent and table registered."""
+    """The pipeline's faust app with every step of the routing table wired, and its tables."""
     app = create_app(settings)
-    request_id_to_status = create_status_table(app, settings.topic_partitions)
-    register_intake(app, settings, request_id_to_status)
-    approver = register_approval(app, settings)
-    replay = AutoReplay(settings, approver.central.breaker, lambda: _owned_partitions(app))
-    app.task(replay.run)
-    register_print_dispatch(app)
-    register_pickup(app, settings)
-    register_status_tracker(app, request_id_to_status)
+    wiring = Wiring(app, settings, create_status_table(app, settings.topic_partitions))
+    mismatched = sorted(set(WIRES) ^ {step.name for step in STEPS})
+    if mismatched:
+        raise RoutingError(f"steps without wiring, or wiring without a step: {mismatched}")
+    for step in STEPS:
+        topics = StepTopics(app, step)
+        WIRES[step.name](wiring, topics)
+        if topics.unused():
+            raise RoutingError(f"{step.name} declares it writes {topics.unused()} but never does")
     return app
-
-
-def _owned_partitions(app: faust.App) -> set[int]:
-    """The partitions of `ektp.enrollment.recorded` this worker processes (its dead-letter share)."""
-    try:
-        assignment = app.consumer.assignment()
-    except Exception:  # noqa: BLE001 (not started yet, or rebalancing: own nothing this round)
-        return set()
-    return {tp.partition for tp in assignment if tp.topic == ENROLLMENT_RECORDED.name}

@@ -20,6 +20,7 @@ DLQ_REPLAYED = Counter("ektp_dlq_replayed_total", "Records sent back from the de
 DLQ_PENDING = Gauge("ektp_dlq_pending", "Requests waiting in the dead-letter stream (AWAITING_CENTRAL)")
 DLQ_PARKED = Gauge("ektp_dlq_parked", "Requests parked (PARKED), waiting for a person")
 DLQ_OLDEST = Gauge("ektp_dlq_oldest_waiting_seconds", "Age of the oldest request waiting for central")
+UNREADABLE = Counter("ektp_unreadable_messages_total", "Messages a step could not read, set aside", ["step"])
 STATUS_CHANGES = Counter("ektp_status_changes_total", "Request status changes, by new state", ["state"])
 
 

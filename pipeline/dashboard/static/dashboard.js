@@ -167,6 +167,7 @@ function render(overview) {
   renderFlow(overview);
   renderLink(overview.central_link);
   renderDeadLetters(overview.dlq, overview.replay);
+  $("unreadable").textContent = overview.unreadable ?? "–";
   renderStations(overview.stations);
   renderBacklog(overview);
   renderStuck(overview.stuck);

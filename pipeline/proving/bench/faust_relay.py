@@ -34,8 +34,8 @@ from pipeline.proving.bench.relay import (
     delete_topics,
     send_all,
 )
-from pipeline.worker.agents.kafka_io import end_batches_when_stopping
 from pipeline.worker.app import create_app
+from pipeline.worker.faust_fixes import end_batches_when_stopping
 from pipeline.worker.run import DeadlineWorker
 
 WARM_UP = 200  # payloads relayed before the clock starts: the group's assignment and first fetches

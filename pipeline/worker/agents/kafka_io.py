@@ -51,44 +51,13 @@ def changelog_specs(app: faust.App) -> list[TopicSpec]:
     """The changelog topic of every table of `app`, for `ensure_topics` to create before faust starts.
 
     Left to faust, a changelog is created as the worker starts, and a consumer whose metadata still shows
-    it with 0 partitions stops the agent for good (`PartitionsMismatch`, seen in `ektp bench`).
+    it with 0 partitions stops the agent for good (`PartitionsMismatch`).
     """
     return [
         TopicSpec(
             name=table.changelog_topic.get_topic_name(), key="table key", value="table value (JSON)",
-            written_by="worker", read_by="worker (table recovery)", cleanup_policy="compact",
+            cleanup_policy="compact",
             retention_ms=FOREVER, partitions=table.partitions, internal=True,
         )
         for table in app.tables.values()
     ]
-
-
-async def know_changelog(app: faust.App, table: Any) -> None:
-    """Load the producer's metadata of `table`'s changelog before the table's first write.
-
-    A table with `use_partitioner` picks the changelog partition of each write at once, from what the
-    producer knows of the topic, without waiting for metadata: on a fresh producer the first write failed
-    (`TypeError: 'NoneType' object is not iterable` in aiokafka's `_partition`) and the agent stopped.
-    """
-    producer: Any = app.producer  # faust's aiokafka driver; its interface does not show the client
-    await producer._ensure_producer().partitions_for(table.changelog_topic.get_topic_name())
-
-
-def end_batches_when_stopping(agent: Any) -> None:
-    """A batching agent (`take_events`) ends its loop when it stops, instead of waiting to be cancelled.
-
-    `take_events` leaves its loop only when its stream stops, and faust stops an agent by cancelling its
-    task once and then waiting for it for ever. The worker's stacks on SIGQUIT showed that cancellation
-    lost: the status tracker's task stayed "cancelling" inside `take_events`, and the worker never stopped
-    (2 of 5 runs of `test_restart_backlog` or the integration suite under load; most likely the last CI
-    failure too, whose dump lacked the tasks). Stopping its streams first ends that loop within one
-    `within`; the batch in hand is acked as usual.
-    """
-    on_stop = agent.on_stop
-
-    async def on_stop_streams_first() -> None:
-        for actor in list(agent._actors):
-            await actor.stream.stop()
-        await on_stop()
-
-    agent.on_stop = on_stop_streams_first

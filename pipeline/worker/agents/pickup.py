@@ -7,16 +7,15 @@ printed card are re-keyed by request_id onto an internal topic that shares its p
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import faust
 from pydantic import TypeAdapter, ValidationError
 
 from events.approval import ApprovalDecided
+from events.common import utc_now
 from events.pickup import CardArrived, PickupExpected, PickupFact, PickupRequested
 from events.printing import CardPrinted
-from pipeline.config import Settings
 from pipeline.logs import bind_message_context, get_logger
 from pipeline.topology.topics import (
     APPROVAL_DECIDED,
@@ -24,79 +23,85 @@ from pipeline.topology.topics import (
     PICKUP_COLLECTED,
     PICKUP_READY,
     PICKUP_REQUESTED,
-    PRINT_COMPLETED,
 )
 from pipeline.worker import metrics
-from pipeline.worker.agents.kafka_io import encode, position, raw_topic
+from pipeline.worker.agents.kafka_io import encode, position
+from pipeline.worker.agents.unreadable import SetAside
+from pipeline.worker.wiring import StepTopics, Wiring
 from processors.pickup import PickupRecord, card_arrived, expected_pickup, hand_over, ready_announcement, remember
 
 log = get_logger(__name__)
 FACT = TypeAdapter[PickupExpected | CardArrived](PickupFact)
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def wire_route_to_pickup(wiring: Wiring, topics: StepTopics) -> None:
+    """Pickup routing: `route_to_pickup`."""
+    by_request = topics.output(PICKUP_BY_REQUEST)
+    set_aside = SetAside(wiring.app, topics)
 
-
-def register_pickup(app: faust.App, settings: Settings) -> None:
-    """Wire the pickup step into `app`."""
-    by_request = raw_topic(app, PICKUP_BY_REQUEST)
-    ready_topic = raw_topic(app, PICKUP_READY)
-    collected_topic = raw_topic(app, PICKUP_COLLECTED)
-    request_id_to_pickup = app.Table(
-        "request_id_to_pickup", default=None, partitions=settings.topic_partitions,
-        help="Per request: enrolled finger digests, the card waiting, whether it was handed over",
-    )
-    upstream = app.topic(APPROVAL_DECIDED.name, PRINT_COMPLETED.name, key_serializer="raw", value_serializer="raw")
-    desk = app.topic(PICKUP_BY_REQUEST.name, PICKUP_REQUESTED.name, key_serializer="raw", value_serializer="raw")
-
-    @app.agent(upstream, name="route_to_pickup", concurrency=1)
+    @wiring.app.agent(topics.source(), name=topics.step.name, concurrency=1)
     async def route_to_pickup(stream: faust.StreamT[Any]) -> None:
         """Re-key approvals and printed cards by request_id for the pickup desk."""
         async for event in stream.events():
             topic, _partition, _offset = position(event)
             try:
                 fact = (
-                    expected_pickup(ApprovalDecided.model_validate_json(event.value), now())
+                    expected_pickup(ApprovalDecided.model_validate_json(event.value), utc_now())
                     if topic == APPROVAL_DECIDED.name
-                    else card_arrived(CardPrinted.model_validate_json(event.value), now())
+                    else card_arrived(CardPrinted.model_validate_json(event.value), utc_now())
                 )
-            except ValidationError:
-                log.exception("unreadable event for pickup; it stays in its topic", topic=topic)
+            except ValidationError as error:
+                await set_aside(event, error)
                 continue
             if fact is not None:
                 await by_request.send(key=fact.request_id.encode(), value=encode(fact))
 
-    @app.agent(desk, name="hand_over_cards", concurrency=1)
-    async def hand_over_cards(stream: faust.StreamT[Any]) -> None:
-        """Announce a card once it is both approved and printed; hand it over to the matching finger."""
-        async for event in stream.events():
-            topic, partition, offset = position(event)
-            bind_message_context(topic=topic, partition=partition, offset=offset)
-            try:
-                if topic == PICKUP_REQUESTED.name:
-                    await _hand_over(PickupRequested.model_validate_json(event.value))
-                else:
-                    await _remember(FACT.validate_json(event.value))
-            except ValidationError:
-                log.exception("unreadable pickup message; nothing handed over", topic=topic)
 
-    async def _remember(fact: PickupExpected | CardArrived) -> None:
+def wire_hand_over(wiring: Wiring, topics: StepTopics) -> None:
+    """The pickup desk's step: `hand_over_cards`."""
+    ready_topic = topics.output(PICKUP_READY)
+    collected_topic = topics.output(PICKUP_COLLECTED)
+    set_aside = SetAside(wiring.app, topics)
+    request_id_to_pickup = wiring.app.Table(
+        "request_id_to_pickup", default=None, partitions=wiring.settings.topic_partitions,
+        help="Per request: enrolled finger digests, the card waiting, whether it was handed over",
+    )
+
+    async def remember_fact(fact: PickupExpected | CardArrived) -> None:
         record = remember(PickupRecord.from_json(request_id_to_pickup.get(fact.request_id)), fact)
-        announcement = ready_announcement(fact.request_id, record, now())
+        announcement = ready_announcement(fact.request_id, record, utc_now())
         if announcement is not None:
             record = PickupRecord(**{**record.to_json(), "announced": True})
             await ready_topic.send(key=announcement.citizen_key.encode(), value=encode(announcement))
             log.info("card ready for pickup", request_id=fact.request_id)
         request_id_to_pickup[fact.request_id] = record.to_json()
 
-    async def _hand_over(request: PickupRequested) -> None:
+    async def hand_over_card(request: PickupRequested) -> None:
         bind_message_context(request_id=request.request_id)
         record = PickupRecord.from_json(request_id_to_pickup.get(request.request_id))
-        outcome = hand_over(record, request, now())
+        outcome = hand_over(record, request, utc_now())
         if outcome.outcome == "collected":
             request_id_to_pickup[request.request_id] = {**record.to_json(), "collected": True}
         key = outcome.citizen_key or outcome.request_id
         await collected_topic.send(key=key.encode(), value=encode(outcome))
         log.info("pickup", outcome=outcome.outcome, reason_code=outcome.reason_code)
         metrics.PICKUPS.labels(outcome.outcome, outcome.reason_code or "").inc()
+
+    @wiring.app.agent(topics.source(), name=topics.step.name, concurrency=1)
+    async def hand_over_cards(stream: faust.StreamT[Any]) -> None:
+        """Announce a card once it is both approved and printed; hand it over to the matching finger."""
+        async for event in stream.events():
+            topic, partition, offset = position(event)
+            bind_message_context(topic=topic, partition=partition, offset=offset)
+            try:
+                message: PickupRequested | PickupExpected | CardArrived = (
+                    PickupRequested.model_validate_json(event.value) if topic == PICKUP_REQUESTED.name
+                    else FACT.validate_json(event.value)
+                )
+            except ValidationError as error:
+                await set_aside(event, error)
+                continue
+            if isinstance(message, PickupRequested):
+                await hand_over_card(message)
+            else:
+                await remember_fact(message)

@@ -1,7 +1,7 @@
 """The status tracker's agent: every step topic in, `ektp.request.status` out ("where is my KTP?").
 
-Thin: which event means which state is `processors/status.py`; here is the routing table from topic to
-decoder, the table of current statuses, and the compacted status topic.
+Thin: which event means which state is `processors/status.py`; here is the decoder of each topic the
+routing table gives the tracker, the table of current statuses, and the compacted status topic.
 """
 
 from __future__ import annotations
@@ -36,14 +36,10 @@ from pipeline.topology.topics import (
 )
 from pipeline.worker import metrics
 from pipeline.worker.agents.dead_letters import header_text
-from pipeline.worker.agents.kafka_io import (
-    act_for,
-    encode,
-    end_batches_when_stopping,
-    know_changelog,
-    position,
-    raw_topic,
-)
+from pipeline.worker.agents.kafka_io import act_for, encode, position
+from pipeline.worker.agents.unreadable import SetAside
+from pipeline.worker.faust_fixes import end_batches_when_stopping, know_changelog
+from pipeline.worker.wiring import RoutingError, StepTopics, Wiring
 from processors.status import (
     StatusUpdate,
     advance_status,
@@ -92,7 +88,7 @@ def _parked(event: Any) -> StatusUpdate | None:
     return update_from_parked(EnrollmentRecorded.model_validate_json(event.value), _failed_at(event), attempts)
 
 
-# Which topic tells the tracker what: one line per step topic.
+# How the tracker reads each topic the routing table gives it: one line per topic.
 STATUS_ROUTES: dict[TopicSpec, Decoder] = {
     ENROLLMENT_RECORDED: _route(EnrollmentRecorded, update_from_recorded),
     ENROLLMENT_REJECTED: _route(EnrollmentRejected, update_from_rejected),
@@ -108,12 +104,12 @@ STATUS_ROUTES: dict[TopicSpec, Decoder] = {
 
 
 def create_status_table(app: faust.App, partitions: int) -> TableT[str, Any]:
-    """request_id → current status (JSON). Other agents read it, e.g. the intake's open-request rule.
+    """request_id → current status (JSON). Other steps read it, e.g. the intake's open-request rule.
 
     Its changelog is partitioned by request_id (`use_partitioner`), not by the partition of the event that
     wrote it: one request's events come from topics keyed differently (citizen key, office code), and
-    writes spread over several changelog partitions were restored in partition order after a restart, so
-    an older status could win and the next event published a state below the one readers had seen.
+    writes spread over several changelog partitions are restored in partition order after a restart, so an
+    older status could win (`tests/integration/pipeline/worker/test_status_changelog.py`).
     """
     table: TableT[str, Any] = app.Table(
         "request_id_to_status", default=None, partitions=partitions, use_partitioner=True,
@@ -122,23 +118,26 @@ def create_status_table(app: faust.App, partitions: int) -> TableT[str, Any]:
     return table
 
 
-def register_status_tracker(app: faust.App, request_id_to_status: TableT[str, Any]) -> None:
-    """Wire the status tracker into `app`."""
+def wire_status_tracker(wiring: Wiring, topics: StepTopics) -> None:
+    """The status tracker: `track_request_status`."""
     by_name = {spec.name: decode for spec, decode in STATUS_ROUTES.items()}
-    step_topics = app.topic(*by_name, key_serializer="raw", value_serializer="raw")
-    status_topic = raw_topic(app, REQUEST_STATUS)
+    if set(by_name) != {spec.name for spec in topics.step.reads}:
+        raise RoutingError(f"{topics.step.name} reads {sorted(spec.name for spec in topics.step.reads)} by the "
+                           f"routing table, but can decode {sorted(by_name)}")
+    app, request_id_to_status = wiring.app, wiring.request_id_to_status
+    status_topic = topics.output(REQUEST_STATUS)
+    set_aside = SetAside(app, topics)
 
-    def advance(event: Any) -> RequestStatus | None:
-        """Fold one step event into its request's status in the table; the status to publish, or None."""
+    def advance(event: Any) -> RequestStatus | BaseException | None:
+        """Fold one step event into its request's status in the table; the status to publish, None, or why
+        the event could not be read."""
         act_for(event)  # the table write goes to the changelog partition of this event, not the batch's last
         topic, partition, offset = position(event)
         bind_message_context(topic=topic, partition=partition, offset=offset)
         try:
             update = by_name[topic](event)
-        except (ValidationError, ValueError):
-            # Not ours to reject: the step that wrote it is at fault. Say so loudly; the status stays.
-            log.exception("unreadable event on a step topic; status unchanged")
-            return None
+        except (ValidationError, ValueError) as error:
+            return error
         if update is None:
             return None
         bind_message_context(request_id=update.request_id, topic=topic, partition=partition, offset=offset)
@@ -150,31 +149,32 @@ def register_status_tracker(app: faust.App, request_id_to_status: TableT[str, An
                 # The very event that made the current status, read again: the worker died after the table
                 # kept the change but perhaps before the status went out. Publishing it again is harmless.
                 return current
-            log.debug("status unchanged", state=update.state.value)
             return None
         request_id_to_status[update.request_id] = changed.model_dump(mode="json")
         return changed
 
-    @app.agent(step_topics, name="track_request_status", concurrency=1)
+    @app.agent(topics.source(), name=topics.step.name, concurrency=1)
     async def track_request_status(stream: faust.StreamT[Any]) -> None:
         """Move each request's status forward (never back) and publish it, keyed by request_id."""
         await know_changelog(app, request_id_to_status)
         # The stream faust passes is a Stream, which has take_events; its interface StreamT does not say so.
         batches = stream.take_events(STATUS_BATCH_SIZE, within=STATUS_BATCH_WITHIN)  # type: ignore[attr-defined]
         async for events in batches:
-            changed = [status for status in map(advance, events) if status is not None]
+            changed: list[RequestStatus] = []
+            for event in events:
+                result = advance(event)
+                if isinstance(result, BaseException):
+                    await set_aside(event, result)
+                elif result is not None:
+                    changed.append(result)
             if not changed:
                 continue
-            # The table's changelog is written before any status is published. A worker killed in between
+            # The table's changelog is written before any status is published: a worker killed in between
             # then recovers a table at or ahead of what readers saw, so the events it reads again cannot
-            # publish a state below it (ektp chaos saw COLLECTED, then PRINTED again, without this); and
-            # the event that made a status it did not get to publish is read again, and publishes it then.
+            # publish a state below it, and the event whose status it did not get to publish is read again.
             await app.producer.flush()
             for status in changed:
                 await status_topic.send(key=status.request_id.encode(), value=encode(status))
                 metrics.STATUS_CHANGES.labels(status.state.value).inc()
-                # debug, not info: the status topic is the record of every change, and at eight changes a
-                # request this line was 9% of the worker's time under `ektp bench` (py-spy)
-                log.debug("status changed", request_id=status.request_id, state=status.state.value)
 
     end_batches_when_stopping(track_request_status)

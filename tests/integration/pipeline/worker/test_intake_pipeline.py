@@ -13,11 +13,21 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from events.approval import DeadLetterHeader as H
+from events.approval import FailureReason
 from events.enrollment import EnrollmentRecorded, EnrollmentRejected
 from events.status import RequestState, RequestStatus
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
-from pipeline.topology.topics import ENROLLMENT_RECORDED, ENROLLMENT_REJECTED, ENROLLMENT_SUBMITTED, REQUEST_STATUS
+from pipeline.topology.topics import (
+    ENROLLMENT_RECORDED,
+    ENROLLMENT_REJECTED,
+    ENROLLMENT_SUBMITTED,
+    INTAKE_BY_CITIZEN,
+    PICKUP_REQUESTED,
+    REQUEST_STATUS,
+    UNREADABLE,
+)
 from tests.support.processes import Process, run_ektp
 from tests.support.submissions import encode, fresh_resident
 from tests.support.topics import Records, latest_statuses, read_until
@@ -39,12 +49,14 @@ def worker(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     assert exit_code == 0, process.tail()
 
 
-async def produce(settings: Settings, messages: list[tuple[bytes | None, bytes]]) -> None:
+async def produce(
+    settings: Settings, messages: list[tuple[bytes | None, bytes]], topic: str = ENROLLMENT_SUBMITTED.name
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
     await producer.start()
     try:
         for key, value in messages:
-            await producer.send_and_wait(ENROLLMENT_SUBMITTED.name, value, key=key)
+            await producer.send_and_wait(topic, value, key=key)
     finally:
         await producer.stop()
 
@@ -171,6 +183,35 @@ async def test_ektp_status_shows_a_request_s_state_and_timeline(kafka: Settings,
     assert status.explanation_id in human.stdout
     assert _nik(document) not in human.stdout + shown.stdout
     assert run_ektp("status", "no-such-request", "--json", settings=kafka).returncode == 1
+
+
+async def test_a_message_no_step_can_read_is_set_aside_with_its_bytes_and_the_pipeline_goes_on(
+    kafka: Settings, worker: Process
+) -> None:
+    """Garbage on a step's topic lands on the unreadable stream, bytes and reason kept; the next request records."""
+    await ensure_topics(kafka)
+    marker = uuid.uuid4().hex
+    bad_pickup = b'{"request_id": "' + marker.encode() + b'", "finger": 7}'  # a pickup desk's wrong field type
+    bad_internal = b"not a validated submission " + marker.encode()
+    await produce(kafka, [(marker.encode(), bad_pickup)], topic=PICKUP_REQUESTED.name)
+    await produce(kafka, [(marker.encode(), bad_internal)], topic=INTAKE_BY_CITIZEN.name)
+    after = fresh_resident(random.Random())
+    await produce(kafka, [(_nik(after).encode(), encode(after))])
+
+    def ours(records: Records) -> dict[bytes, dict[str, bytes]]:
+        return {record.value: dict(record.headers) for record in records if marker.encode() in record.value}
+
+    set_aside = ours(await read_until(kafka, UNREADABLE.name, lambda records: len(ours(records)) == 2))
+    assert set(set_aside) == {bad_pickup, bad_internal}, "the raw bytes, unchanged"
+    pickup_headers, internal_headers = set_aside[bad_pickup], set_aside[bad_internal]
+    assert pickup_headers[H.STAGE] == b"hand_over_cards"
+    assert pickup_headers[H.ORIGINAL_TOPIC] == PICKUP_REQUESTED.name.encode()
+    assert internal_headers[H.STAGE] == b"record_enrollments"
+    assert {pickup_headers[H.REASON], internal_headers[H.REASON]} == {FailureReason.UNREADABLE.encode()}
+    assert pickup_headers[H.ERROR_CLASS].endswith(b"ValidationError")
+    await read_until(kafka, REQUEST_STATUS.name,
+                     lambda rs: latest_statuses(rs).get(after["request_id"]) is not None, timeout=60)
+    assert worker.alive(), worker.tail()
 
 
 

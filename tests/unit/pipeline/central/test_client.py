@@ -13,8 +13,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from events.approval import CentralDecision
-from pipeline.central import CentralClient, CentralRejected, CentralUnavailable, CircuitOpen
+from pipeline.central import CentralClient, CentralRejected, CentralResponse, CentralUnavailable, CircuitOpen
 from pipeline.central.breaker import BreakerState
+from pipeline.central.client import _batch_answer
 from pipeline.config import Settings
 from tests.support.env import free_port
 
@@ -181,3 +182,21 @@ async def test_an_open_breaker_fails_fast_without_calling(central: tuple[Script,
         with pytest.raises(CircuitOpen):
             await link.enroll({"request_id": "req-1"})
     assert script.calls == calls_before
+
+
+def test_a_batch_answer_item_becomes_a_decision_a_rejection_or_unavailable() -> None:
+    """Each item of central's batch answer is a decision, a permanent refusal or a transient failure."""
+    decision = {"status": 200, "request_id": "r1", "decision": CentralDecision.PRINT_READY_RECORD.value,
+                "reason": "ok", "decided_at": "2026-11-28T09:15:00+07:00", "token": "a.b.c", "replayed": False}
+    assert isinstance(_batch_answer(decision), CentralResponse)
+    rejected = _batch_answer({"status": 422, "error": "invalid_enrollment", "detail": "no fingers"})
+    assert isinstance(rejected, CentralRejected)
+    assert (rejected.status, rejected.code) == (422, "invalid_enrollment")
+    limited = _batch_answer({"status": 429, "error": "rate_limited", "detail": "slow down", "retry_after": 1.5})
+    assert isinstance(limited, CentralUnavailable)
+    assert (limited.reason, limited.retry_after) == ("rate_limited", 1.5)
+    broken = _batch_answer({"status": 200, "decision": "maybe"})
+    assert isinstance(broken, CentralUnavailable)
+    assert broken.reason == "bad_response"
+    assert isinstance(_batch_answer("not an object"), CentralUnavailable)
+    assert isinstance(_batch_answer({"status": 503, "error": "busy"}), CentralUnavailable)

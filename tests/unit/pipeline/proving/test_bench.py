@@ -1,18 +1,13 @@
-"""The bench's pure parts: percentiles from status timelines, the approval's rounds, central's batch answers."""
+"""The bench's pure parts: percentiles from status timelines, the relay's path."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from events.approval import CentralDecision
 from events.status import RequestState, RequestStatus, TimelineEntry
-from pipeline.central import CentralRejected, CentralResponse, CentralUnavailable
-from pipeline.central.client import _batch_answer
 from pipeline.proving.bench.latency import latency_report, percentile, step_durations, summary_ms
 from pipeline.proving.bench.relay import PIPELINE_HOPS, PIPELINE_PATH
 from pipeline.topology.topics import BY_NAME
-from pipeline.worker.agents.approval import rounds
 
 T0 = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
 
@@ -55,35 +50,3 @@ def test_end_to_end_counts_only_collected_requests_that_were_sent() -> None:
 def test_the_baseline_relays_through_every_topic_a_request_takes() -> None:
     assert all(topic in BY_NAME for topic in PIPELINE_PATH)
     assert PIPELINE_HOPS == len(PIPELINE_PATH) - 1 == 10
-
-
-class Recorded:
-    def __init__(self, citizen_key: str, request_id: str) -> None:
-        self.citizen_key = citizen_key
-        self.request_id = request_id
-
-
-def test_a_round_holds_one_record_per_citizen_in_order() -> None:
-    items: list[tuple[Any, Any]] = [(n, Recorded(citizen, f"{citizen}{n}"))
-                                    for n, citizen in enumerate(["a", "b", "a", "c", "a", "b"])]
-    split = rounds(items)
-    assert [[record.request_id for _event, record in round_] for round_ in split] == [
-        ["a0", "b1", "c3"], ["a2", "b5"], ["a4"],
-    ]
-
-
-def test_a_batch_answer_item_becomes_a_decision_a_rejection_or_unavailable() -> None:
-    decision = {"status": 200, "request_id": "r1", "decision": CentralDecision.PRINT_READY_RECORD.value,
-                "reason": "ok", "decided_at": T0.isoformat(), "token": "a.b.c", "replayed": False}
-    assert isinstance(_batch_answer(decision), CentralResponse)
-    rejected = _batch_answer({"status": 422, "error": "invalid_enrollment", "detail": "no fingers"})
-    assert isinstance(rejected, CentralRejected)
-    assert (rejected.status, rejected.code) == (422, "invalid_enrollment")
-    limited = _batch_answer({"status": 429, "error": "rate_limited", "detail": "slow down", "retry_after": 1.5})
-    assert isinstance(limited, CentralUnavailable)
-    assert (limited.reason, limited.retry_after) == ("rate_limited", 1.5)
-    broken = _batch_answer({"status": 200, "decision": "maybe"})
-    assert isinstance(broken, CentralUnavailable)
-    assert broken.reason == "bad_response"
-    assert isinstance(_batch_answer("not an object"), CentralUnavailable)
-    assert isinstance(_batch_answer({"status": 503, "error": "busy"}), CentralUnavailable)

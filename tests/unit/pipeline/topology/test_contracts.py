@@ -23,14 +23,22 @@ from pipeline.cli.schema import differences
 from pipeline.topology.contracts import (
     ASYNCAPI_FILE,
     SCHEMA_DIALECT,
-    ContractError,
+    actions,
     asyncapi_document,
     contract_files,
     message_models,
-    roles,
     schema_mode,
 )
-from pipeline.topology.topics import APPROVAL_DEADLETTER, APPROVAL_PARKED, CONTRACT_TOPICS, REGISTRY
+from pipeline.topology.topics import (
+    APPROVAL_DEADLETTER,
+    APPROVAL_PARKED,
+    CONTRACT_TOPICS,
+    ENROLLMENT_SUBMITTED,
+    PRINT_COMPLETED,
+    PRINT_REQUESTED,
+    REGISTRY,
+    STATION_INVENTORY,
+)
 from tests.support import ROOT
 from tests.support.submissions import valid_submission
 
@@ -228,10 +236,15 @@ def test_a_submission_outside_the_contract_is_refused_by_schema_and_model(
         EnrollmentSubmission.model_validate(submission)
 
 
-def test_an_unplaced_role_in_the_registry_stops_the_export() -> None:
-    """A new writer or reader must be placed inside or outside the pipeline before it is published."""
-    with pytest.raises(ContractError, match="fax machine"):
-        roles("intake, fax machine")
+def test_the_operations_follow_the_routing_table() -> None:
+    """The pipeline sends what its steps write and receives what outside programs write for it to read."""
+    assert actions(ENROLLMENT_SUBMITTED) == ("receive",)
+    assert actions(PRINT_REQUESTED) == ("send",)
+    assert actions(PRINT_COMPLETED) == ("receive",)
+    assert actions(STATION_INVENTORY) == ("receive",)  # stations write it; operators read it
+    operations = asyncapi_document(version="0.0.0")["operations"]
+    assert "receiveStationInventory" in operations
+    assert "sendStationInventory" not in operations
 
 
 def test_export_command_writes_the_contracts_and_check_notices_a_change(tmp_path: Path) -> None:

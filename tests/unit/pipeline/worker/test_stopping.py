@@ -8,7 +8,7 @@ from typing import Any
 
 import faust
 
-from pipeline.worker.agents.kafka_io import end_batches_when_stopping
+from pipeline.worker.faust_fixes import end_batches_when_stopping
 
 
 async def test_a_batching_agent_ends_when_it_stops_without_being_cancelled() -> None:

@@ -1,0 +1,103 @@
+"""Where faust-streaming needs help, in one place: each fix names what it mends and the test that shows it.
+
+They touch faust's private attributes (`_actors`, `_thread`, the recovery's callbacks), so a faust upgrade
+must run the tests each names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+
+from pipeline.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def seek_before_fetching_on_start(app: faust.App) -> None:
+    """A starting worker fetches its stream partitions only once they are where it must read them from.
+
+    At the end of its table recovery faust seeks the stream partitions to the committed offsets and then
+    clears its stream queues while its consumer still flows, so what was fetched in between is dropped yet
+    counted as read, and that partition's commits stall (faust-streaming #596). Stopping the flow first,
+    as faust does on a rebalance, leaves nothing to race (`tests/integration/pipeline/worker/
+    test_restart_backlog.py`). Each seek also puts back the partitions the group never committed.
+    """
+    tables: Any = app.tables  # faust's TableManager; its interface TableManagerT does not show the recovery
+    recovery = tables.recovery
+    complete = recovery.on_recovery_completed
+
+    async def on_recovery_completed(generation_id: int = 0) -> None:
+        rewind_unread_on_every_seek(app)
+        app.consumer.stop_flow()
+        app.flow_control.suspend()
+        await complete(generation_id)  # seeks, then resumes flow control and the consumer's flow
+
+    recovery.on_recovery_completed = on_recovery_completed
+
+
+def rewind_unread_on_every_seek(app: faust.App) -> None:
+    """faust's seek to the committed offsets also seeks each stream partition with none to its beginning.
+
+    aiokafka's `seek_to_committed` skips a partition the group never committed, which then goes on from
+    wherever a fetch faust dropped had ended, and its first messages are never processed
+    (`test_restart_backlog.py`). The beginning is where `consumer_auto_offset_reset` ("earliest") starts such
+    a partition anyway. Changelog partitions are the recovery's, and left alone.
+    """
+    consumer: Any = app.consumer  # faust's aiokafka Consumer; its thread owns the aiokafka consumer
+    if getattr(consumer, "_rewinds_unread", False):
+        return
+    assert app.conf.consumer_auto_offset_reset == "earliest", "an unread partition is read from its start"
+    thread = consumer._thread
+    tables: Any = app.tables
+
+    async def seek_to_committed_or_beginning() -> Mapping[Any, int]:
+        changelogs = tables.changelog_topics
+
+        async def seek(kafka: Any) -> tuple[Mapping[Any, int], list[Any]]:  # in the consumer's thread
+            committed = await kafka.seek_to_committed()
+            unread = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+            if unread:
+                await kafka.seek_to_beginning(*unread)
+            return committed, unread
+
+        committed: Mapping[Any, int]
+        committed, unread = await thread.call_thread(seek, thread._ensure_consumer())
+        if unread:
+            log.info("partitions this group never committed start at their beginning",
+                     partitions=sorted(f"{tp.topic}[{tp.partition}]" for tp in unread))
+        return committed
+
+    consumer.seek_to_committed = seek_to_committed_or_beginning
+    consumer._rewinds_unread = True
+
+
+def end_batches_when_stopping(agent: Any) -> None:
+    """A batching agent (`take_events`) ends its loop when it stops, instead of waiting to be cancelled.
+
+    `take_events` leaves its loop only when its stream stops, and faust stops an agent by cancelling its
+    task once and then waiting for it; a cancellation lost inside `take_events` leaves the worker unable to
+    stop (`tests/unit/pipeline/worker/test_stopping.py`). Stopping its streams first ends that loop within
+    one `within`; the batch in hand is acked as usual.
+    """
+    on_stop = agent.on_stop
+
+    async def on_stop_streams_first() -> None:
+        for actor in list(agent._actors):
+            await actor.stream.stop()
+        await on_stop()
+
+    agent.on_stop = on_stop_streams_first
+
+
+async def know_changelog(app: faust.App, table: Any) -> None:
+    """Load the producer's metadata of `table`'s changelog before the table's first write.
+
+    A table with `use_partitioner` picks the changelog partition of each write from what the producer knows
+    of the topic, without waiting for metadata: on a fresh producer the first write fails inside aiokafka's
+    `_partition` (`TypeError: 'NoneType' object is not iterable`) and stops the agent.
+    """
+    producer: Any = app.producer  # faust's aiokafka driver; its interface does not show the client
+    await producer._ensure_producer().partitions_for(table.changelog_topic.get_topic_name())
