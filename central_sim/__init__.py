@@ -1,6 +1,6 @@
 """The simulated central server of Ditjen Dukcapil (HTTP), with its own storage and fault injection.
 
-A stand-in for the central data centre the offices send enrollments to (DESIGN.md, "The central server
+A stand-in for the central data centre the offices send enrollments to (docs/architecture.md, "The central server
 (central_sim) contract"): it deduplicates by fingerprints, signs its decisions, remembers everything across
 restarts, rate-limits, and can be struck by lightning on command. It imports only `events`.
 
@@ -81,8 +81,8 @@ DUPLICATE_RECORD, 1-5 ADJUDICATE_RECORD; else quality.min_fingerprint < 40 or qu
 ENROLL_FAILURE_AT_CENTRAL; else PRINT_READY_RECORD.
 The gallery ("known to central"): every NIK central has seen, with the digests of its first record
 (whatever its decision, so a third NIK reusing a duplicate's fingers is caught too), except a record
-refused ENROLL_FAILURE_AT_CENTRAL, which central deletes (DOMAIN.md): that NIK's next record is the one
-kept. The same NIK enrolling again (a replacement card) never matches itself.
+refused ENROLL_FAILURE_AT_CENTRAL, which central deletes (docs/architecture.md, "The KTP-el process"):
+that NIK's next record is the one kept. The same NIK enrolling again (a replacement card) never matches itself.
 
 Admin API (both ports; `Authorization: Bearer <admin_token>`, else 401 with `WWW-Authenticate: Bearer`)
 -----------------------------------------------------------------------------------------------------

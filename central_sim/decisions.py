@@ -81,6 +81,6 @@ def joins_gallery(decision: CentralDecision) -> bool:
 
     Every NIK central has seen is on file, whatever the outcome, so a second person reusing those
     fingers is caught; only a record refused as unreadable is not kept (central deletes it and asks for a
-    re-recording, DOMAIN.md), so the re-recording becomes the NIK's record.
+    re-recording, docs/architecture.md), so the re-recording becomes the NIK's record.
     """
     return decision is not CentralDecision.ENROLL_FAILURE_AT_CENTRAL

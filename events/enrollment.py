@@ -1,6 +1,6 @@
 """Enrollment: the raw submission of a recording desk, and what the intake makes of it.
 
-`EnrollmentSubmission` is the contract of `ektp.enrollment.submitted` (DESIGN.md, "The submission
+`EnrollmentSubmission` is the contract of `ektp.enrollment.submitted` (docs/architecture.md, "The submission
 contract"), written by recording desks of any vendor: it accepts exactly that shape and nothing else.
 """
 

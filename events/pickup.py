@@ -23,7 +23,7 @@ class CardReadyForPickup(Event):
 class PickupRequested(BaseModel):
     """A citizen presents a finger at the pickup desk (`ektp.pickup.requested`, keyed by request_id).
 
-    The contract of the pickup desk (DESIGN.md): exactly these fields.
+    The contract of the pickup desk (docs/architecture.md): exactly these fields.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

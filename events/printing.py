@@ -14,7 +14,7 @@ from events.enrollment import Address, BloodType, MaritalStatus, Religion, Reque
 
 
 class CardData(BaseModel):
-    """What is printed on the card and encoded in its chip (DOMAIN.md, "Card fields")."""
+    """What is printed on the card and encoded in its chip (docs/architecture.md, "Card fields")."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 

@@ -10,7 +10,7 @@ from events.common import Event, RequestId
 
 
 class RequestState(StrEnum):
-    """The states of DESIGN.md ("Request states"); their order is `processors.status.STATE_RANK`."""
+    """The states of docs/architecture.md ("Request states"); their order is `processors.status.STATE_RANK`."""
 
     SUBMITTED = "SUBMITTED"
     REJECTED = "REJECTED"

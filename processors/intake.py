@@ -2,9 +2,10 @@
 
 Two steps, because a desk may key its messages by anything:
 
-1. `validate_submission` (stateless, on `ektp.enrollment.submitted`): every rule of DESIGN.md's
-   submission contract, all failures at once, each a `RuleError` with a code and a field path. The raw
-   bytes of a rejected message are kept unchanged (text, or base64 when they are not UTF-8).
+1. `validate_submission` (stateless, on `ektp.enrollment.submitted`): every rule of the submission
+   contract (docs/architecture.md, "Rules the intake checks"), all failures at once, each a `RuleError`
+   with a code and a field path. The raw bytes of a rejected message are kept unchanged (text, or base64
+   when they are not UTF-8).
 2. `decide_recording` (per citizen, on the re-keyed internal topic): the same request_id twice is one
    request; a citizen with an unfinished request may not open a second one.
 
@@ -136,7 +137,7 @@ def _parse_json_object(value: bytes | None, max_bytes: int) -> tuple[str, dict[s
 def business_rule_errors(
     submission: EnrollmentSubmission, nik: NikCheck, now: dt.datetime
 ) -> list[RuleError]:
-    """The rules a well-formed submission must also meet (DESIGN.md, "Rules the intake checks")."""
+    """The rules a well-formed submission must also meet (docs/architecture.md, "Rules the intake checks")."""
     resident = submission.resident
     today = _local_date(now)
     errors = list(nik.errors)

@@ -12,7 +12,7 @@ FIRST_TIME, REPLACEMENT = 0, 1
 
 
 def print_priority(request_type: RequestType) -> int:
-    """First-time cards print before replacements when blanks are short (DOMAIN.md, "Print")."""
+    """First-time cards print before replacements when blanks are short (docs/architecture.md, "The KTP-el process")."""
     return FIRST_TIME if request_type == RequestType.NEW else REPLACEMENT
 
 

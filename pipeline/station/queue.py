@@ -20,7 +20,8 @@ def next_to_print(queued: Sequence[QueuedJob], blank_stock: int) -> QueuedJob | 
     """The job the next blank goes to; None when there is no blank or no job.
 
     With a blank for every queued job, arrival order. With fewer blanks than jobs, the lowest priority
-    first (first-time cards before replacements, DOMAIN.md "Print"), arrival order within a priority.
+    first (first-time cards before replacements: docs/architecture.md, "The KTP-el process"), arrival
+    order within a priority.
     """
     if blank_stock <= 0 or not queued:
         return None

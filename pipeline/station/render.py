@@ -56,7 +56,7 @@ def _font(size: int, *, bold: bool = False) -> Font:
 
 
 def card_fields(card: CardData) -> list[tuple[str, str]]:
-    """The card's labelled lines, as printed (DOMAIN.md, "Card fields")."""
+    """The card's labelled lines, as printed (docs/architecture.md, "Card fields")."""
     address = card.address
     return [
         ("Nama", card.full_name),

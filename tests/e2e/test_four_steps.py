@@ -1,4 +1,4 @@
-"""The four steps on the real system: every kind of request ends where DESIGN.md promises, one card each."""
+"""The four steps on the real system: every kind of request ends where docs/architecture.md promises, one card each."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ def valid_submission(
     *, nik: str = "2172041708900001", request_id: str | None = None, person: str = "budi",
     birth_date: str = "1990-08-17", sex: str = "male",
 ) -> dict[str, Any]:
-    """DESIGN.md's example submission, valid on 2026-11-28, with digests unique to `person`."""
+    """The example submission of docs/architecture.md, valid on 2026-11-28, with digests unique to `person`."""
     return copy.deepcopy({
         "request_id": request_id or str(uuid.uuid4()),
         "submitted_at": "2026-11-28T09:15:00+07:00",

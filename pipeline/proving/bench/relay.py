@@ -23,7 +23,7 @@ from aiokafka.structs import TopicPartition
 from pipeline.config import Settings
 from pipeline.kafka.admin import admin_client
 
-# A request's path, as topics written in order (DESIGN.md's topic map and pipeline/worker/agents):
+# A request's path, as topics written in order (the routing table, pipeline/topology/routes.py):
 PIPELINE_PATH = (
     "ektp.enrollment.submitted",        # the desk (the bench) sends
     "ektp.internal.intake-by-citizen",  # take_in_submissions: validated, re-keyed by citizen

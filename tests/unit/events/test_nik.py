@@ -21,7 +21,7 @@ def codes(check: NikCheck) -> set[str]:
     return {error.code for error in check.errors}
 
 
-# --- the examples of DOMAIN.md ---------------------------------------------------------------------------
+# --- the examples of docs/architecture.md ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def codes(check: NikCheck) -> set[str]:
     ],
 )
 def test_domain_examples_get_the_documented_verdict(nik: str, expected: set[str]) -> None:
-    """Each example of DOMAIN.md is valid, or fails with exactly the rule the document names."""
+    """Each example of docs/architecture.md is valid, or fails with exactly the rule the document names."""
     check = check_nik(nik, today=TODAY)
     assert codes(check) == expected
     assert check.valid is (not expected)

@@ -110,7 +110,7 @@ def status_in(state: RequestState) -> RequestStatus:
 
 
 def submission() -> EnrollmentSubmission:
-    """The submission of DESIGN.md's example."""
+    """The example submission of docs/architecture.md."""
     digest = "a" * 64
     return EnrollmentSubmission.model_validate(
         {
@@ -403,7 +403,7 @@ HAPPY_TRANSITIONS: list[tuple[RequestState | None, RequestState]] = [
 
 @pytest.mark.parametrize(("before", "after"), HAPPY_TRANSITIONS)
 def test_every_happy_path_transition_is_taken(before: RequestState | None, after: RequestState) -> None:
-    """Each step of DESIGN.md's state diagram moves the request on and records it in the timeline."""
+    """Each step of the state diagram (docs/architecture.md) moves the request on and records it in the timeline."""
     current = None if before is None else status_in(before)
     step = update(after, minute=5)
     result = advance_status(current, step)
@@ -490,7 +490,7 @@ def test_a_final_state_accepts_nothing_more(final: RequestState, offered: Reques
 
 
 def test_the_terminal_states_are_those_of_the_design() -> None:
-    """DESIGN.md names six terminal states; all but PARKED are final."""
+    """docs/architecture.md names six terminal states; all but PARKED are final."""
     assert {state for state in RequestState if is_terminal(state)} == {
         S.REJECTED,
         S.DUPLICATE_RECORD,

@@ -42,7 +42,7 @@ def test_a_card_is_a_landscape_png_of_id1_proportions_named_without_the_nik(tmp_
 
 
 def test_the_card_carries_every_field_of_a_ktp_el() -> None:
-    """The labels of DOMAIN.md's card fields, in Indonesian, with the card's values."""
+    """The labels of the card fields (docs/architecture.md), in Indonesian, with the card's values."""
     fields = dict(card_fields(unsigned_job().card))
     assert list(fields) == [
         "Nama", "Tempat/Tgl Lahir", "Jenis Kelamin", "Gol. Darah", "Alamat", "RT/RW", "Kel/Desa", "Kecamatan",

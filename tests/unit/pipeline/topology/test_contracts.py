@@ -201,7 +201,7 @@ def test_every_json_schema_is_draft_2020_12_named_and_described() -> None:
 
 @pytest.mark.parametrize("schema_of", [_exported_schema, _inlined_schema], ids=["file", "asyncapi"])
 def test_the_design_example_submission_satisfies_the_contract(schema_of: Any) -> None:
-    """DESIGN.md's example, with real digests, validates against the exported schema and the model alike."""
+    """The design document's example, with real digests, validates against the exported schema and the model."""
     submission = valid_submission()
     assert list(Draft202012Validator(schema_of("EnrollmentSubmission")).iter_errors(submission)) == []
     EnrollmentSubmission.model_validate(submission)

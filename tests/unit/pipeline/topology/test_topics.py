@@ -13,7 +13,7 @@ from pipeline.topology.topics import (
     STATION_INVENTORY,
 )
 
-# DESIGN.md, "Topics": other programs depend on these names.
+# docs/architecture.md, "Topics": other programs depend on these names.
 CONTRACT_NAMES = {
     "ektp.enrollment.submitted", "ektp.enrollment.rejected", "ektp.enrollment.recorded",
     "ektp.approval.decided", "ektp.approval.deadletter", "ektp.approval.parked",
