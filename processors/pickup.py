@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -87,7 +88,7 @@ def hand_over(record: PickupRecord, request: PickupRequested, now: dt.datetime) 
     if not record.announced:
         return refused("CARD_NOT_READY", "the card has not reached the office yet")
     enrolled = Fingerprints.model_validate(record.fingerprints).digest_of(request.finger)
-    if enrolled != request.fingerprint:
+    if not hmac.compare_digest(enrolled, request.fingerprint):  # in constant time: it guards a card
         return refused("FINGERPRINT_MISMATCH", f"the {request.finger.value.replace('_', ' ')} does not match")
     return CardCollected(
         request_id=request.request_id, occurred_at=now, citizen_key=record.citizen_key, outcome="collected",

@@ -1,7 +1,7 @@
 """The station's configuration: the pipeline's `Settings` plus what `ektp station run` is told.
 
-Until `Settings` carries the station's own knobs (see the module's report), they come from CLI options
-with the defaults below; `StationConfig.from_settings` is the one place both meet.
+`Settings` does not carry the station's own knobs: they come from CLI options with the defaults below;
+`StationConfig.from_settings` is the one place both meet.
 """
 
 from __future__ import annotations

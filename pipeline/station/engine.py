@@ -310,8 +310,8 @@ class PrintEngine:
     def observe(self, *, force: bool = False) -> None:
         """Set the journal gauges, at most every `OBSERVE_EVERY` seconds unless forced.
 
-        Counting the journal's jobs by state reads its whole index: after every step that made a long
-        run of jobs quadratic (`ektp bench`). The runner forces it whenever the station goes idle.
+        Counting the journal's jobs by state reads its whole index: doing it after every step would make a
+        long run of jobs quadratic. The runner forces it whenever the station goes idle.
         """
         now = time.monotonic()
         if not force and now - self._observed_at < OBSERVE_EVERY:

@@ -39,10 +39,9 @@ async def wait_at_most(event: asyncio.Event, seconds: float | None) -> None:
     """Wait until `event` is set or `seconds` have passed (None: no limit); a cancellation always ends it.
 
     Not `asyncio.wait_for`: in Python 3.11 it returns instead of raising a cancellation that arrives just as
-    the event is set (fixed in 3.12). The outbox sender waits so on an event that every printed card sets,
-    lost its cancellation at shutdown and ran on, and the station's stop waited for it until SIGKILL (2 of
-    2 runs of `ektp bench --count 3000`; its SIGQUIT dump showed the stop at `gather(sender)` and the
-    sender in `wait_for`).
+    the event is set (fixed in 3.12). The outbox sender waits so on an event that every printed card sets:
+    with `wait_for` it could lose its cancellation at shutdown, run on, and hold the station's stop until
+    SIGKILL (tests/unit/pipeline/station/test_runner_stop.py).
     """
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):

@@ -54,12 +54,11 @@ def run_worker(app: faust.App, settings: Settings) -> None:
 class DeadlineWorker(faust.Worker):
     """faust's worker, which must stop within `stop_timeout` seconds of SIGTERM or Ctrl-C.
 
-    faust's own stop can wait for ever on an agent that never finishes: it did under load in tests, and
-    most likely in the last CI run (`end_batches_when_stopping` fixes the case that was found). A
-    worker that will not stop holds its partitions, and `ektp down`, a container runtime or systemd kill it
-    anyway, silently. Past the deadline, this one writes what it is stuck on to its log
+    faust's own stop can wait for ever on an agent that never finishes (`end_batches_when_stopping` mends
+    the known case). A worker that will not stop holds its partitions, and `ektp down`, a container runtime
+    or systemd kill it anyway, silently. Past the deadline, this one writes what it is stuck on to its log
     (`dump_stacks_on_sigquit`) and exits with `STOP_TIMED_OUT`. Nothing is lost: offsets are committed only
-    after processing and every step is idempotent, as `ektp chaos` shows with SIGKILL.
+    after processing and every step is idempotent (`tests/unit/pipeline/worker/test_run.py`).
     """
 
     def __init__(self, app: faust.App, *, stop_timeout: float, **kwargs: Any) -> None:
@@ -70,9 +69,9 @@ class DeadlineWorker(faust.Worker):
 
     def _install_signal_handlers_unix(self) -> None:
         super()._install_signal_handlers_unix()  # the loop's handlers, which start faust's stop
-        # The deadline starts in the signal's own Python handler, not in the loop's: a worker whose loop
-        # never got to its SIGTERM (CI saw one: no "Signal received" in its log) is cut short too. The loop
-        # still hears of the signal, through the wakeup file that asyncio set for any Python handler.
+        # The deadline starts in the signal's own Python handler, not in the loop's, so that a worker whose
+        # loop never gets to its SIGTERM is cut short too. The loop still hears of the signal, through the
+        # wakeup file that asyncio sets for any Python handler.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._start_stop_deadline)
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from events.enrollment import Finger
+from events.enrollment import Area, EnrollmentRecorded, EnrollmentSubmission, Finger
+from events.masking import mask_nik
 from pipeline.config import Settings
 from pipeline.topology.topics import ENROLLMENT_SUBMITTED
 
@@ -62,6 +63,18 @@ def valid_submission(
             "quality": {"min_fingerprint": 72, "face": 90},
         },
     })
+
+
+def recorded_enrollment(document: dict[str, Any], *, at: dt.datetime, citizen_key: str) -> EnrollmentRecorded:
+    """The intake's record of a valid submission `document` (as `valid_submission` makes it), in Bukit Bestari."""
+    submission = EnrollmentSubmission.model_validate(document)
+    return EnrollmentRecorded(
+        request_id=submission.request_id, occurred_at=at, citizen_key=citizen_key,
+        nik_masked=mask_nik(submission.resident.nik), office_code=submission.office_code,
+        request_type=submission.request_type,
+        area=Area(kecamatan_code="217204", province=None, regency=None, kecamatan="Bukit Bestari"),
+        submission=submission,
+    )
 
 
 def encode(document: dict[str, Any]) -> bytes:

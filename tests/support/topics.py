@@ -51,7 +51,7 @@ async def start_group_at_the_end(settings: Settings) -> None:
     """Commit the end of every pipeline topic for the group of `settings.app_id`, which has never run.
 
     The session's topics hold every earlier test's messages, and a new group reads them all from the start
-    (`consumer_auto_offset_reset="earliest"`): 15 to 20 s of a test's time late in the run. A test that needs
+    (`consumer_auto_offset_reset="earliest"`), which takes longer the later a test runs. A test that needs
     none of them starts its worker's group here instead.
     """
     # As `ensure_topics` created them: no need to ask the broker topic by topic.

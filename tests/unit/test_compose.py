@@ -24,7 +24,7 @@ METRIC_DECLARATION = re.compile(r"\b(Counter|Gauge|Histogram|Summary|Enum|Info)\
 METRIC_IN_QUERY = re.compile(r"\b(?:ektp|central_sim)_[a-z0-9_]+\b")
 DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 RESTARTING = {"always", "unless-stopped", "on-failure"}
-# The broker's and kafka-ui's host ports predate this file and are pinned by the tests above them.
+# The broker's and kafka-ui's host ports are published on every interface; the tests of those services pin them.
 PUBLISHED_ON_EVERY_INTERFACE = {"kafka", "kafka-ui"}
 
 

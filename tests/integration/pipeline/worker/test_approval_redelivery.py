@@ -1,8 +1,8 @@
 """A message whose decision was lost in a crash, read again, publishes that decision again; central is not
 asked twice, and a replay (another message) is still skipped.
 
-The approval step writes its table, then sends `decided`: a worker SIGKILLed in between kept the first
-and lost the second. The crash is played by rewinding the worker's committed offset on
+The approval step writes its table, then sends `decided`: a worker SIGKILLed in between keeps the first
+and loses the second. The crash is played by rewinding the worker's committed offset on
 `ektp.enrollment.recorded` to the recording message, which is what the broker holds after such a kill.
 """
 

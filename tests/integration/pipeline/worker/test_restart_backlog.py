@@ -1,14 +1,11 @@
 """Submissions waiting while a worker restarts are all recorded: none is dropped as the worker starts.
 
-Found by `tests/e2e/test_dashboard.py`, which lost one of six submissions sent while the worker restarted
-(1 run of 4). At the end of its recovery faust sought to the committed offsets and then cleared its stream
-queues while its consumer still flowed, so what it fetched in between was dropped yet counted as read, and
-the partition's commits stalled behind it until the next restart (faust-streaming #596). Without the fix,
-`pipeline.worker.app.seek_before_fetching_on_start`, 233 of these 300 were recorded.
-
-With it, 1 run in 8 under load still recorded only about 100: faust's seek back after dropping what it had
-fetched skipped the partitions the group had never committed, which went on from the end of the dropped
-fetch (`pipeline.worker.app.rewind_unread_on_every_seek`).
+At the end of its recovery faust seeks to the committed offsets and then clears its stream queues while its
+consumer still flows, so what it fetched in between is dropped yet counted as read, and the partition's commits
+stall behind it until the next restart (faust-streaming #596); `seek_before_fetching_on_start` stops the flow
+first. faust's seek back also skips the partitions the group never committed, which would go on from the end
+of the dropped fetch; `rewind_unread_on_every_seek` starts those at their beginning. Both are in
+`pipeline.worker.faust_fixes`.
 """
 
 from __future__ import annotations
@@ -54,7 +51,7 @@ async def test_a_backlog_waiting_when_the_worker_starts_is_recorded_whole(kafka:
         # SIGQUIT describes a live worker without stopping it: its tasks, then its consumer's offsets.
         first.popen.send_signal(signal.SIGQUIT)
         wait_until(lambda: "consumer state on SIGQUIT" in first.log(), timeout=30, what="the consumer's state")
-        assert "Agent._execute_actor > register_intake.<locals>.take_in_submissions" in first.log()
+        assert "Agent._execute_actor > wire_take_in.<locals>.take_in_submissions" in first.log()
         assert f'"{ENROLLMENT_SUBMITTED.name}[0]": {{"read": ' in first.log()
         assert first.alive()
     finally:

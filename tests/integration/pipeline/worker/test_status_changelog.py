@@ -1,11 +1,11 @@
 """The status tracker's table survives a restart with each request's latest status, never an older one,
 and a status whose publication a crash cut off is published when its event is read again.
 
-Found by `ektp chaos`: one request's events reach the tracker from topics keyed differently (citizen key,
-office code), and the table's changelog used to follow the partition of each event, so a request's writes
-were spread over several changelog partitions. A restarted worker restored them partition by partition,
-an older status could come out on top, and the next event published a state below what readers had seen
-(COLLECTED, then READY_FOR_PICKUP again).
+One request's events reach the tracker from topics keyed differently (citizen key, office code). A changelog
+that followed the partition of each event would spread a request's writes over several changelog partitions;
+a restarted worker restores them partition by partition, so an older status could come out on top and the
+next event publish a state below what readers have seen (COLLECTED, then READY_FOR_PICKUP again). The
+table's changelog is therefore partitioned by request_id.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A worker killed with SIGKILL and started again takes up its partitions within seconds, not a minute.
 
-Found by `ektp chaos`: the killed worker's consumer-group session outlived it (faust's default is 60 s),
-and the new worker's rebalance waited for it, so nothing was processed for about a minute after a crash.
+The new worker's rebalance waits for the killed worker's consumer-group session to expire; with faust's
+default of 60 s nothing would be processed for about a minute after a crash, so the worker sets a short
+session timeout (`SESSION_TIMEOUT_SECONDS`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 # Long enough for a worker to start and rebalance on a busy 2-core machine, well short of the minute that a
-# dead member's session used to hold its partitions for.
+# dead member's session holds its partitions for under faust's default.
 TAKE_UP_TIMEOUT = 45.0
 
 

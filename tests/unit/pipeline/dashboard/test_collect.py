@@ -15,7 +15,7 @@ from events.status import RequestState
 from pipeline.config import Settings
 from pipeline.dashboard.collect import Collector
 from pipeline.dashboard.sources import InventoryView
-from pipeline.topology.topics import STATION_INVENTORY
+from pipeline.topology.topics import STATION_INVENTORY, UNREADABLE
 from tests.unit.pipeline.dashboard.fakes import (
     NIK,
     NOW,
@@ -61,6 +61,14 @@ async def test_topic_rows_carry_summed_end_offsets_rates_and_lag() -> None:
     assert row == {"name": "ektp.enrollment.submitted", "step": "intake", "end_offset": 50, "rate": 3.0, "lag": 33}
     assert {(r["group"], r["partition"], r["lag"]) for r in overview["lag"]} == {
         ("ektp-pipeline", 0, 17), ("ektp-pipeline", 1, 16)}
+
+
+async def test_messages_set_aside_as_unreadable_are_counted_over_every_partition() -> None:
+    """The overview says how many messages wait for a person in the unreadable stream."""
+    kafka = FakeKafka(ends={(UNREADABLE.name, 0): 2, (UNREADABLE.name, 3): 1, ("ektp.enrollment.submitted", 0): 9})
+    built, _clock = collector(kafka=kafka)
+    assert (await built.sample())["unreadable"] == 3
+    assert (await collector()[0].sample())["unreadable"] == 0
 
 
 async def test_a_broker_that_does_not_answer_is_an_error_on_the_page_not_an_exception() -> None:

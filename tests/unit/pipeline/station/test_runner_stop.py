@@ -1,9 +1,8 @@
 """The station's stop: its loops end on the first cancellation, and a task that loses one is cancelled again.
 
-Found by `ektp bench`: the station did not stop within 30 s of SIGTERM (2 of 2 runs of `--count 3000`, 5 of 11
-the session before). Its SIGQUIT dump showed the stop waiting for the outbox sender, which sat in
-`asyncio.wait_for` on an event every printed card sets: Python 3.11's `wait_for` returns instead of raising
-a cancellation that arrives just as that event is set, so the sender lost it and ran on.
+The outbox sender waits on an event every printed card sets. Python 3.11's `asyncio.wait_for` returns instead
+of raising a cancellation that arrives just as that event is set, so a sender waiting with it loses the
+cancellation and runs on, and the station's stop waits for it until SIGKILL.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ Wait = Callable[[asyncio.Event], Awaitable[None]]
 
 
 async def with_wait_for(event: asyncio.Event) -> None:
-    """The sender's wait before the fix."""
+    """The sender's wait written with `asyncio.wait_for`, which can lose a cancellation (Python 3.11)."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), 10.0)
 
@@ -55,7 +54,7 @@ async def test_a_loop_that_waits_with_wait_at_most_ends_on_a_cancellation_that_c
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="Python 3.12 fixed wait_for's lost cancellation")
 async def test_the_cause_wait_for_loses_a_cancellation_that_comes_with_its_event() -> None:
     task = await cancelled_as_its_event_is_set(with_wait_for)
-    assert not task.done()  # the cancellation was lost: it runs on
+    assert not task.done()  # the cancellation is lost: it runs on
     await cancel_until_done([task])
     assert task.cancelled()
 
@@ -68,7 +67,7 @@ async def test_cancel_until_done_cancels_again_a_task_that_swallowed_its_first_c
         try:
             await asyncio.sleep(10)
         except asyncio.CancelledError:
-            cancellations += 1  # lost, as wait_for lost it
+            cancellations += 1  # lost, as wait_for can lose it
         await asyncio.sleep(10)
 
     stubborn = asyncio.create_task(swallows_the_first())

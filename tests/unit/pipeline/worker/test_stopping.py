@@ -29,7 +29,7 @@ async def test_a_batching_agent_ends_when_it_stops_without_being_cancelled() -> 
     agent = SimpleNamespace(on_stop=faust_on_stop, _actors=[SimpleNamespace(stream=stream)])
     end_batches_when_stopping(agent)
     await asyncio.wait_for(stream._passive_started.wait(), timeout=5)  # take_events is reading the stream
-    assert not task.done()  # nothing to read: it waits in take_events, as a stopping worker's tracker did
+    assert not task.done()  # nothing to read: it waits in take_events, as the tracker of a stopping worker does
 
     await agent.on_stop()
 
