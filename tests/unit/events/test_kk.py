@@ -1,4 +1,8 @@
-"""The KK number rules: issuing kecamatan, date of issue (no +40), serial, all failures at once."""
+"""The KK number rules: issuing kecamatan, date of issue (no +40), serial, all failures at once.
+
+The century and future-date rules of the date of issue are those of a NIK's birth date: test_nik.py tests them
+for both numbers.
+"""
 
 from __future__ import annotations
 
@@ -63,32 +67,6 @@ def test_each_broken_rule_has_its_own_code(kk: str, expected: set[str]) -> None:
     check = check_kk(kk, today=TODAY)
     assert codes(check) == expected
     assert not check.valid
-
-
-@pytest.mark.parametrize(
-    ("ddmmyy", "issue_date"),
-    [
-        ("290216", dt.date(2016, 2, 29)),
-        ("290200", dt.date(2000, 2, 29)),
-        ("150625", dt.date(2025, 6, 15)),
-        ("160625", dt.date(1925, 6, 16)),
-        ("311299", dt.date(1999, 12, 31)),
-    ],
-)
-def test_the_issue_date_is_a_real_date_read_with_the_nik_century_rule(
-    ddmmyy: str, issue_date: dt.date
-) -> None:
-    """Leap days count in leap years, and 20YY is taken unless it is after today (2025-06-15)."""
-    check = check_kk(f"217204{ddmmyy}0001", today=TODAY)
-    assert check.valid
-    assert check.issue_date == issue_date
-
-
-def test_an_issue_date_after_today_is_rejected() -> None:
-    """A `today` before 2000 can leave even the 19YY reading in the future: KK_DATE_FUTURE."""
-    check = check_kk("2172040101990001", today=dt.date(1995, 1, 1))
-    assert codes(check) == {KkErrorCode.DATE_FUTURE}
-    assert check.issue_date is None
 
 
 def test_all_failures_are_reported_at_once() -> None:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
+from typing import NamedTuple
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from events.kk import KkCheck, KkErrorCode, check_kk
 from events.nik import NikCheck, NikErrorCode, check_nik
 
 TODAY = dt.date(2025, 6, 15)
 FORMAT = NikErrorCode.FORMAT
 
 
-def codes(check: NikCheck) -> set[str]:
+def codes(check: NikCheck | KkCheck) -> set[str]:
     """The error codes of a check, as a set."""
     return {error.code for error in check.errors}
 
@@ -130,6 +133,37 @@ def test_an_impossible_date_keeps_the_sex_the_day_tells() -> None:
 
 # --- leap days and the century ---------------------------------------------------------------------------
 
+# A KK number's date of issue is read by the same rules as a NIK's birth date, so the tests of those rules that
+# do not involve the +40 of women run for both numbers.
+
+
+def nik_birth_date(nik: str, today: dt.date) -> tuple[NikCheck, dt.date | None]:
+    """The check of a NIK and the birth date it gives."""
+    check = check_nik(nik, today=today)
+    return check, check.birth_date
+
+
+def kk_issue_date(kk: str, today: dt.date) -> tuple[KkCheck, dt.date | None]:
+    """The check of a KK number and the date of issue it gives."""
+    check = check_kk(kk, today=today)
+    return check, check.issue_date
+
+
+class DatedNumber(NamedTuple):
+    """A number with a `DDMMYY` date: how to read the date, and the code of a date in the future."""
+
+    read: Callable[[str, dt.date], tuple[NikCheck | KkCheck, dt.date | None]]
+    date_future: str
+
+
+BOTH_NUMBERS = pytest.mark.parametrize(
+    "number",
+    [
+        pytest.param(DatedNumber(nik_birth_date, NikErrorCode.DATE_FUTURE), id="nik"),
+        pytest.param(DatedNumber(kk_issue_date, KkErrorCode.DATE_FUTURE), id="kk"),
+    ],
+)
+
 
 @pytest.mark.parametrize(
     ("nik", "today", "birth_date"),
@@ -162,8 +196,9 @@ def test_29_february_of_a_common_year_is_rejected(nik: str, today: dt.date) -> N
     assert codes(check_nik(nik, today=today)) == {NikErrorCode.DATE}
 
 
+@BOTH_NUMBERS
 @pytest.mark.parametrize(
-    ("ddmmyy", "birth_date"),
+    ("ddmmyy", "date"),
     [
         ("150625", dt.date(2025, 6, 15)),
         ("160625", dt.date(1925, 6, 16)),
@@ -172,15 +207,20 @@ def test_29_february_of_a_common_year_is_rejected(nik: str, today: dt.date) -> N
         ("010126", dt.date(1926, 1, 1)),
         ("010100", dt.date(2000, 1, 1)),
         ("311299", dt.date(1999, 12, 31)),
+        ("290216", dt.date(2016, 2, 29)),
+        ("290200", dt.date(2000, 2, 29)),
     ],
 )
-def test_the_century_is_the_one_that_keeps_the_birth_out_of_the_future(
-    ddmmyy: str, birth_date: dt.date
+def test_the_century_is_the_one_that_keeps_the_date_out_of_the_future(
+    number: DatedNumber, ddmmyy: str, date: dt.date
 ) -> None:
-    """With today 2025-06-15, 20YY is taken up to and including today, and 19YY from the day after."""
-    check = check_nik(f"217204{ddmmyy}0001", today=TODAY)
+    """With today 2025-06-15, 20YY is taken up to and including today, and 19YY from the day after.
+
+    29 February counts in the leap years that this gives.
+    """
+    check, read = number.read(f"217204{ddmmyy}0001", TODAY)
     assert check.valid
-    assert check.birth_date == birth_date
+    assert read == date
 
 
 def test_today_defaults_to_the_real_date() -> None:
@@ -190,11 +230,12 @@ def test_today_defaults_to_the_real_date() -> None:
     assert check.birth_date == dt.date(next_year - 100, 1, 1)
 
 
-def test_a_birth_after_today_in_both_centuries_is_rejected() -> None:
+@BOTH_NUMBERS
+def test_a_date_after_today_in_both_centuries_is_rejected(number: DatedNumber) -> None:
     """A `today` before 2000 can put even the 19YY reading in the future: that is its own error."""
-    check = check_nik("2172040101990001", today=dt.date(1995, 1, 1))
-    assert codes(check) == {NikErrorCode.DATE_FUTURE}
-    assert check.birth_date is None
+    check, read = number.read("2172040101990001", dt.date(1995, 1, 1))
+    assert codes(check) == {number.date_future}
+    assert read is None
 
 
 # --- serial ----------------------------------------------------------------------------------------------
