@@ -16,7 +16,7 @@ from pipeline.logs import bind_message_context, get_logger
 from pipeline.topology.topics import PRINT_REQUESTED
 from pipeline.worker import metrics
 from pipeline.worker.agents.kafka_io import encode
-from pipeline.worker.agents.unreadable import SetAside
+from pipeline.worker.agents.unreadable import SetAside, readable
 from pipeline.worker.wiring import StepTopics, Wiring
 from processors.print_dispatch import print_job_for
 
@@ -31,15 +31,14 @@ def wire_dispatch(wiring: Wiring, topics: StepTopics) -> None:
     @wiring.app.agent(topics.source(), name=topics.step.name, concurrency=1)
     async def dispatch_print_jobs(stream: faust.StreamT[Any]) -> None:
         """Turn each print-ready decision into a print job for the office's printing stations."""
-        async for event in stream.events():
-            try:
-                decision = ApprovalDecided.model_validate_json(event.value)
-            except ValueError as error:
-                await set_aside(event, error)
-                continue
+        async for _event, decision in readable(stream.events(), _decision, set_aside):
             job = print_job_for(decision, utc_now())
             if job is not None:
                 bind_message_context(request_id=job.request_id)
                 await print_topic.send(key=job.office_code.encode(), value=encode(job))
                 log.info("print job queued", priority=job.priority)
                 metrics.PRINT_JOBS.labels(str(job.priority)).inc()
+
+
+def _decision(event: Any) -> ApprovalDecided:
+    return ApprovalDecided.model_validate_json(event.value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import faust
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from events.approval import ApprovalDecided
 from events.common import utc_now
@@ -26,7 +26,7 @@ from pipeline.topology.topics import (
 )
 from pipeline.worker import metrics
 from pipeline.worker.agents.kafka_io import encode, position
-from pipeline.worker.agents.unreadable import SetAside
+from pipeline.worker.agents.unreadable import SetAside, readable
 from pipeline.worker.wiring import StepTopics, Wiring
 from processors.pickup import PickupRecord, card_arrived, expected_pickup, hand_over, ready_announcement, remember
 
@@ -42,17 +42,7 @@ def wire_route_to_pickup(wiring: Wiring, topics: StepTopics) -> None:
     @wiring.app.agent(topics.source(), name=topics.step.name, concurrency=1)
     async def route_to_pickup(stream: faust.StreamT[Any]) -> None:
         """Re-key approvals and printed cards by request_id for the pickup desk."""
-        async for event in stream.events():
-            topic, _partition, _offset = position(event)
-            try:
-                fact = (
-                    expected_pickup(ApprovalDecided.model_validate_json(event.value), utc_now())
-                    if topic == APPROVAL_DECIDED.name
-                    else card_arrived(CardPrinted.model_validate_json(event.value), utc_now())
-                )
-            except ValidationError as error:
-                await set_aside(event, error)
-                continue
+        async for _event, fact in readable(stream.events(), _pickup_fact, set_aside):
             if fact is not None:
                 await by_request.send(key=fact.request_id.encode(), value=encode(fact))
 
@@ -90,18 +80,24 @@ def wire_hand_over(wiring: Wiring, topics: StepTopics) -> None:
     @wiring.app.agent(topics.source(), name=topics.step.name, concurrency=1)
     async def hand_over_cards(stream: faust.StreamT[Any]) -> None:
         """Announce a card once it is both approved and printed; hand it over to the matching finger."""
-        async for event in stream.events():
-            topic, partition, offset = position(event)
-            bind_message_context(topic=topic, partition=partition, offset=offset)
-            try:
-                message: PickupRequested | PickupExpected | CardArrived = (
-                    PickupRequested.model_validate_json(event.value) if topic == PICKUP_REQUESTED.name
-                    else FACT.validate_json(event.value)
-                )
-            except ValidationError as error:
-                await set_aside(event, error)
-                continue
+        async for _event, message in readable(stream.events(), _desk_message, set_aside):
             if isinstance(message, PickupRequested):
                 await hand_over_card(message)
             else:
                 await remember_fact(message)
+
+
+def _pickup_fact(event: Any) -> PickupExpected | CardArrived | None:
+    """What the pickup desk must know of an approval or a printed card; None for a decision that prints nothing."""
+    if position(event)[0] == APPROVAL_DECIDED.name:
+        return expected_pickup(ApprovalDecided.model_validate_json(event.value), utc_now())
+    return card_arrived(CardPrinted.model_validate_json(event.value), utc_now())
+
+
+def _desk_message(event: Any) -> PickupRequested | PickupExpected | CardArrived:
+    """A citizen at the desk, or a fact the desk must remember."""
+    topic, partition, offset = position(event)
+    bind_message_context(topic=topic, partition=partition, offset=offset)
+    if topic == PICKUP_REQUESTED.name:
+        return PickupRequested.model_validate_json(event.value)
+    return FACT.validate_json(event.value)

@@ -7,7 +7,8 @@ headers that say where it was read, by which step and why; the dashboard counts 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import faust
 
@@ -21,6 +22,7 @@ from pipeline.worker.agents.kafka_io import position
 from pipeline.worker.wiring import StepTopics
 
 log = get_logger(__name__)
+Message = TypeVar("Message")
 
 
 class SetAside:
@@ -43,3 +45,19 @@ class SetAside:
         topic, partition, offset = position(event)
         log.error("unreadable message set aside for an operator", step=self.step, topic=topic,
                   partition=partition, offset=offset, error_class=type(error).__name__)
+
+
+async def readable(
+    events: AsyncIterator[Any], decode: Callable[[Any], Message], set_aside: SetAside
+) -> AsyncIterator[tuple[Any, Message]]:
+    """Each event a step can decode, with what it decodes to; every other is set aside, and the step goes on.
+
+    `decode` raises `ValueError` (pydantic's `ValidationError` is one) for a message it cannot read.
+    """
+    async for event in events:
+        try:
+            message = decode(event)
+        except ValueError as error:
+            await set_aside(event, error)
+            continue
+        yield event, message
