@@ -32,6 +32,7 @@ def end_to_end(
     ),
     rate: float | None = typer.Option(None, "--rate", min=1, help="Submissions per second (default: all at once)"),
     partitions: int | None = typer.Option(None, "--partitions", min=1, help="Partitions per topic (default: settings)"),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes of the private system"),
     timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds to wait for the last card"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (the last stdout line)"),
     results: Path | None = typer.Option(None, "--results-dir", help="Where the result is saved (bench/results)"),
@@ -46,7 +47,7 @@ def end_to_end(
         return
     settings()  # logging configured like every command's
     plan = BenchPlan(count=count, dlq_count=dlq_count or min(count, 2000), rate=rate, partitions=partitions,
-                     timeout=timeout or max(180.0, count / 10), keep=keep)
+                     workers=workers, timeout=timeout or max(180.0, count / 10), keep=keep)
     # SIGTERM stops the run like Ctrl-C: the private system is stopped, not orphaned.
     signal.signal(signal.SIGTERM, _interrupt)
     result = asyncio.run(run_bench(plan, say=progress.print))
@@ -58,7 +59,9 @@ def end_to_end(
         latency = result["latency_ms"]
         console.print(
             f"{result['collected']}/{result['count']} collected: {result['throughput_rps']:.0f} requests/s "
-            f"(baseline {result['baseline_rps']:.0f}/s, ratio {result['ratio']:.2f}); end to end p50 "
+            f"(baseline {result['baseline_rps']:.0f}/s, ratio {result['ratio']:.2f}; "
+            f"{result['records_per_request']:.1f} records, {result['worker_cpu_ms_per_request']:.1f} ms of worker CPU "
+            f"a request); end to end p50 "
             f"{latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, p99 {latency['p99']:.0f} ms; "
             f"dead-letter drain {result['dlq_drain_rps']:.0f}/s"
         )

@@ -11,35 +11,39 @@ from pipeline.cli.context import console, settings
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
 from pipeline.processes.supervisor import Running, Supervisor
-from pipeline.processes.system import ORDER, services
+from pipeline.processes.system import ORDER, services, stopping_order, worker_name
 
 
-def up(station: str = typer.Option("TPI-01", "--station", help="The printing station to start")) -> None:
-    """Start broker, central-sim, worker, printing station and dashboard in the background; wait until all answer."""
+def up(
+    station: str = typer.Option("TPI-01", "--station", help="The printing station to start"),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (metrics on consecutive ports)"),
+) -> None:
+    """Start broker, central-sim, workers, printing station and dashboard in the background; wait until all answer."""
     current = settings()
     took = BrokerLauncher(current).start()
     console.print(f"broker       {current.bootstrap_servers}  ({'started' if took else 'already running'})")
     asyncio.run(ensure_topics(current))
-    started = asyncio.run(_start_all(current, station))
-    addresses = {"central-sim": current.central_url, "worker": f"metrics :{current.worker_metrics_port}",
-                 "station": f"{station}, metrics :{current.station_metrics_port}",
+    started = asyncio.run(_start_all(current, station, workers))
+    addresses = {"central-sim": current.central_url, "station": f"{station}, metrics :{current.station_metrics_port}",
                  "dashboard": f"http://{current.dashboard_host}:{current.dashboard_port}"}
+    addresses |= {worker_name(number): f"metrics :{current.worker_metrics_port + number - 1}"
+                  for number in range(1, workers + 1)}
     for running in started:
         how = "started" if running.started else "already running"
         console.print(f"{running.name:<12} {addresses[running.name]}  (pid {running.pid}, {how})")
     console.print(f"logs in {Supervisor(current).logs}; stop everything with `ektp down`")
 
 
-async def _start_all(current: Settings, station: str) -> list[Running]:
+async def _start_all(current: Settings, station: str, workers: int) -> list[Running]:
     supervisor = Supervisor(current)
-    return [await supervisor.start(service) for service in services(current, station=station)]
+    return [await supervisor.start(service) for service in services(current, station=station, workers=workers)]
 
 
 def down() -> None:
     """Stop every background process of the pipeline, the broker last; nothing is left running."""
     current = settings()
     supervisor = Supervisor(current)
-    for name in reversed(ORDER):
+    for name in stopping_order([*ORDER, *supervisor.running()]):
         if supervisor.stop(name):
             console.print(f"{name:<12} stopped")
     if BrokerLauncher(current).stop():

@@ -13,6 +13,20 @@ from pipeline.processes.supervisor import Service
 ORDER = ("central-sim", "worker", "station", "dashboard")
 
 
+def worker_name(number: int) -> str:
+    """`worker` for the first worker, `worker-2`, `worker-3`... for the others."""
+    return "worker" if number == 1 else f"worker-{number}"
+
+
+def stopping_order(names: list[str]) -> list[str]:
+    """`names` (of running services) in the order to stop them: the reverse of the start order."""
+    def place(name: str) -> tuple[int, str]:
+        base = "worker" if name.startswith("worker") else name
+        return (ORDER.index(base) if base in ORDER else len(ORDER), name)
+
+    return sorted(set(names), key=place, reverse=True)
+
+
 def central_sim_argv(current: Settings, *extra: str) -> list[str]:
     """The command line that runs central_sim where the settings expect it."""
     public, admin = urlsplit(current.central_url), urlsplit(current.central_admin_url)
@@ -23,15 +37,24 @@ def central_sim_argv(current: Settings, *extra: str) -> list[str]:
     ]
 
 
-def services(current: Settings, *, station: str, central_flags: tuple[str, ...] = ()) -> list[Service]:
-    """central-sim, the worker, one printing station and the dashboard, each with its readiness probe."""
+def worker_service(current: Settings, number: int) -> Service:
+    """Worker `number` (from 1): its metrics on `worker_metrics_port + number - 1`, the next free one each."""
+    port = current.worker_metrics_port + number - 1 if current.worker_metrics_port else 0
+    environment = {**current.as_environment(), "EKTP_WORKER_METRICS_PORT": str(port)}
+    return Service(worker_name(number), [sys.executable, "-m", "pipeline", "worker"],
+                   lambda: http_ok(f"http://127.0.0.1:{port}/metrics"), environment)
+
+
+def services(
+    current: Settings, *, station: str, central_flags: tuple[str, ...] = (), workers: int = 1
+) -> list[Service]:
+    """central-sim, `workers` workers, one printing station and the dashboard, each with its readiness probe."""
     ektp = [sys.executable, "-m", "pipeline"]
     environment = current.as_environment()  # every child sees exactly these settings
     return [
         Service("central-sim", central_sim_argv(current, *central_flags),
                 lambda: http_ok(current.central_admin_url + "/health"), environment),
-        Service("worker", [*ektp, "worker"],
-                lambda: http_ok(f"http://127.0.0.1:{current.worker_metrics_port}/metrics"), environment),
+        *(worker_service(current, number) for number in range(1, workers + 1)),
         Service("station", [*ektp, "station", "run", "--station", station,
                             "--metrics-port", str(current.station_metrics_port)],
                 lambda: http_ok(f"http://127.0.0.1:{current.station_metrics_port}/metrics"), environment),

@@ -21,7 +21,7 @@ from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
 from pipeline.logs import get_logger
 from pipeline.processes.supervisor import Supervisor
-from pipeline.processes.system import ORDER, services
+from pipeline.processes.system import ORDER, services, stopping_order
 
 log = get_logger(__name__)
 
@@ -64,7 +64,8 @@ def private_settings(run_dir: Path, **overrides: Any) -> Settings:
 class Sandbox:
     """`async with Sandbox(...) as settings:` a running private system; everything stops on the way out.
 
-    `only` limits the services started (names from `pipeline.processes.system.ORDER`; the broker always starts).
+    `only` limits the services started (names from `pipeline.processes.system.ORDER`; the broker always starts);
+    `workers` is how many workers start when `worker` is among them.
     """
 
     def __init__(
@@ -73,12 +74,14 @@ class Sandbox:
         station: str = "TPI-01",
         central_flags: tuple[str, ...] = (),
         only: tuple[str, ...] | None = None,
+        workers: int = 1,
         keep: bool = False,
         **overrides: Any,
     ) -> None:
         self.station = station
         self.central_flags = central_flags
         self.only = only
+        self.workers = workers
         self.keep = keep
         self.overrides = overrides
         self.folder = Path(tempfile.mkdtemp(prefix="ektp-sandbox-"))
@@ -90,8 +93,11 @@ class Sandbox:
         try:
             await asyncio.to_thread(self.launcher.start)
             await ensure_topics(self.settings)
-            for service in services(self.settings, station=self.station, central_flags=self.central_flags):
-                if self.only is None or service.name in self.only:
+            every = services(self.settings, station=self.station, central_flags=self.central_flags,
+                             workers=self.workers)
+            for service in every:
+                base = "worker" if service.name.startswith("worker") else service.name
+                if self.only is None or base in self.only:
                     await self.supervisor.start(service)
         except BaseException:
             self.close()
@@ -105,7 +111,7 @@ class Sandbox:
 
     def close(self) -> None:
         """Stop every service in reverse order, then the broker; remove the folder unless it is kept."""
-        for name in reversed(ORDER):
+        for name in stopping_order([*ORDER, *self.supervisor.running()]):
             self.supervisor.stop(name)
         self.launcher.stop()
         if self.supervisor.killed:  # what they were stuck on is in their logs: keep them for a person to read

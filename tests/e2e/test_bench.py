@@ -30,8 +30,12 @@ def test_bench_collects_every_request_and_reports_its_figures(tmp_path: Path) ->
     assert result["collected"] == COUNT
     assert result["final_states"] == {"COLLECTED": COUNT}
     for figure in ("throughput_rps", "baseline_rps", "ratio", "dlq_drain_rps", "faust_relay_rps",
-                   "share_of_faust_relay"):
+                   "share_of_faust_relay", "records_per_request", "worker_cpu_ms_per_request"):
         assert result[figure] > 0, figure
+    assert result["workers"] == 1
+    assert result["cost"]["records"] >= COUNT * 8, "every request writes at least its contract topics"
+    assert 0 < result["latency_steady_ms"]["p50"] <= result["latency_steady_ms"]["p99"]
+    assert result["steady"]["collected"] == result["steady"]["count"] > 0
     assert set(result["latency_ms"]) >= {"p50", "p95", "p99"}
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p95"] <= result["latency_ms"]["p99"]
     assert "READY_FOR_PICKUP->COLLECTED" in result["steps_latency_ms"]

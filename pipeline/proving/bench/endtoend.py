@@ -25,7 +25,7 @@ from events.status import RequestState, RequestStatus
 from pipeline.config import Settings
 from pipeline.desk.enroll import send_submissions
 from pipeline.kafka.admin import partition_ids
-from pipeline.proving.bench.latency import latency_report
+from pipeline.proving.bench.latency import latency_report, latency_to
 from pipeline.proving.synthetic import GeneratedSubmission
 from pipeline.topology.topics import PICKUP_READY, PICKUP_REQUESTED, REQUEST_STATUS
 
@@ -41,6 +41,7 @@ class EndToEndBench:
     latency_ms: dict[str, float]
     steps_ms: dict[str, dict[str, float]]
     states: dict[str, int] = field(default_factory=dict)
+    ready_ms: dict[str, float] = field(default_factory=dict)  # submitted -> READY_FOR_PICKUP
 
     @property
     def requests_per_second(self) -> float:
@@ -175,8 +176,9 @@ async def bench_end_to_end(
             await consumer.stop()
         await producer.stop()
     total, steps = latency_report(follower.latest.values(), clock.sent_at)
+    ready = latency_to(follower.latest.values(), clock.sent_at, RequestState.READY_FOR_PICKUP)
     return EndToEndBench(count=len(request_ids), collected=len(follower.collected), seconds=took,
-                         latency_ms=total, steps_ms=steps, states=follower.states())
+                         latency_ms=total, steps_ms=steps, states=follower.states(), ready_ms=ready)
 
 
 async def _until_collected(follower: StatusFollower, began: float, timeout: float, say: Callable[[str], None]) -> None:

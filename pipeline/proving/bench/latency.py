@@ -44,10 +44,24 @@ def step_durations(status: RequestStatus, sent_at: dt.datetime) -> list[tuple[st
     return steps
 
 
+def time_to(status: RequestStatus, sent_at: dt.datetime, state: RequestState) -> float | None:
+    """Seconds from the send to the request's first entry in `state`; None when it never got there."""
+    reached = [entry.at for entry in status.timeline if entry.state == state]
+    return (reached[0] - sent_at).total_seconds() if reached else None
+
+
 def end_to_end(status: RequestStatus, sent_at: dt.datetime) -> float | None:
     """Seconds from the send to COLLECTED; None when the request was not collected."""
-    collected = [entry.at for entry in status.timeline if entry.state == RequestState.COLLECTED]
-    return (collected[0] - sent_at).total_seconds() if collected else None
+    return time_to(status, sent_at, RequestState.COLLECTED)
+
+
+def latency_to(
+    statuses: Iterable[RequestStatus], sent_at: Mapping[str, dt.datetime], state: RequestState
+) -> dict[str, float]:
+    """Percentiles of the time from the send to `state`, over the requests sent that reached it."""
+    times = [time_to(status, sent_at[status.request_id], state)
+             for status in statuses if status.request_id in sent_at]
+    return summary_ms(seconds for seconds in times if seconds is not None)
 
 
 def latency_report(

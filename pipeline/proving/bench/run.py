@@ -1,8 +1,9 @@
-"""`ektp bench`: one private system (pipeline.proving.sandbox), four measurements, one result saved with the machine.
+"""`ektp bench`: one private system (pipeline.proving.sandbox), five measurements, one result saved with the machine.
 
-In order: the end-to-end run (`endtoend.py`), the baseline relay of the same payloads (`relay.py`) while the
-pipeline is idle, the same relay through faust agents that only forward (`faust_relay.py`), and the drain of a
-dead-letter backlog (`dlq.py`). Central-sim answers at once and without
+In order: the end-to-end run at full load (`endtoend.py`) with what each request cost in records and worker CPU
+(`cost.py`), the latency at a steady half of that throughput, the baseline relay of the same payloads
+(`relay.py`) while the pipeline is idle, the same relay through faust agents that only forward
+(`faust_relay.py`), and the drain of a dead-letter backlog (`dlq.py`). Central-sim answers at once and without
 a rate limit, the station writes placeholder cards (`--instant`), so the figures are the pipeline's own.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 from events.common import WIB
 from pipeline.config import Settings, project_root
 from pipeline.errors import EktpError
+from pipeline.proving.bench.cost import Cost, CostMeter
 from pipeline.proving.bench.dlq import bench_dlq
 from pipeline.proving.bench.endtoend import EndToEndBench, bench_end_to_end
 from pipeline.proving.bench.faust_relay import bench_faust_relay
@@ -35,6 +37,8 @@ CENTRAL_FLAGS = ("--latency-ms", "0", "--jitter-ms", "0", "--rate-per-second", "
 WARM_UP = 50  # requests sent and collected before the clock starts
 WARM_UP_TIMEOUT = 90.0
 SERVICES = ("central-sim", "worker", "station")  # no dashboard: it would take CPU from what is measured
+STEADY_SECONDS = 20.0  # how long the steady half-load phase sends for
+STEADY_MIN = 50  # requests in the steady phase at the least
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class BenchPlan:
     timeout: float
     rate: float | None = None
     partitions: int | None = None
+    workers: int = 1
     keep: bool = False  # keep the sandbox's folder (logs, journals) after the run
 
     def overrides(self) -> dict[str, Any]:
@@ -65,16 +70,17 @@ class BenchPlan:
 async def run_bench(plan: BenchPlan, *, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Start a private system, measure, stop it; the result as a JSON-able dict."""
     started = dt.datetime.now(dt.UTC)
-    say(f"starting a private system (broker, central-sim, worker, station {STATION})")
-    sandbox = Sandbox(station=STATION, central_flags=CENTRAL_FLAGS, only=SERVICES, keep=plan.keep,
-                      **plan.overrides())
+    say(f"starting a private system (broker, central-sim, {plan.workers} worker(s), station {STATION})")
+    sandbox = Sandbox(station=STATION, central_flags=CENTRAL_FLAGS, only=SERVICES, workers=plan.workers,
+                      keep=plan.keep, **plan.overrides())
     if plan.keep:
         say(f"the system's folder is kept: {sandbox.folder}")
     async with sandbox as settings:
-        machine = describe_machine(settings, workers=1)
-        await restock(settings.bootstrap_servers, STATION, WARM_UP + plan.count + plan.dlq_count + 10)
+        machine = describe_machine(settings, workers=plan.workers)
+        steady_most = STEADY_MIN + int(plan.count / 2)  # at half the throughput for STEADY_SECONDS, at most this
+        await restock(settings.bootstrap_servers, STATION, WARM_UP + plan.count + steady_most + plan.dlq_count + 10)
         say(f"generating {plan.count} valid submissions")
-        submissions = generate_submissions(WARM_UP + plan.count, seed=secrets.randbelow(2**31),
+        submissions = generate_submissions(WARM_UP + plan.count + steady_most, seed=secrets.randbelow(2**31),
                                            today=dt.datetime.now(WIB).date())
         say(f"warming up: {WARM_UP} requests (connections, keys, group assignment)")
         warm = await bench_end_to_end(settings, submissions[:WARM_UP], timeout=WARM_UP_TIMEOUT, say=say)
@@ -82,9 +88,20 @@ async def run_bench(plan: BenchPlan, *, say: Callable[[str], None] = print) -> d
             raise EktpError(f"the warm-up stalled ({warm.collected} of {WARM_UP} collected, {warm.states}): "
                             f"{worker_trouble(sandbox.supervisor.log_path('worker'))}")
         say(f"end to end: {plan.count} requests, submitted → COLLECTED")
-        measured = submissions[WARM_UP:]
+        measured = submissions[WARM_UP:WARM_UP + plan.count]
+        meter = CostMeter(settings, worker_pids(sandbox))
+        await meter.start()
         pipeline = await bench_end_to_end(settings, measured, timeout=plan.timeout, rate=plan.rate, say=say)
-        say(f"  {pipeline.collected} collected in {pipeline.seconds:.1f}s: {pipeline.requests_per_second:.0f}/s")
+        cost = await meter.stop(pipeline.collected)
+        say(f"  {pipeline.collected} collected in {pipeline.seconds:.1f}s: {pipeline.requests_per_second:.0f}/s; "
+            f"{cost.records_per_request:.1f} records and {cost.cpu_ms_per_request:.1f} ms of worker CPU a request")
+        steady_rate = max(1.0, pipeline.requests_per_second / 2)
+        steady_count = min(steady_most, max(STEADY_MIN, int(steady_rate * STEADY_SECONDS)))
+        say(f"steady: {steady_count} requests at {steady_rate:.0f}/s, half the throughput")
+        steady = await bench_end_to_end(settings, submissions[WARM_UP + plan.count:][:steady_count],
+                                        timeout=plan.timeout, rate=steady_rate, say=say)
+        say(f"  submitted → READY_FOR_PICKUP p50 {steady.ready_ms.get('p50', 0):.0f} ms, "
+            f"p99 {steady.ready_ms.get('p99', 0):.0f} ms")
         say(f"baseline: the same payloads through {PIPELINE_HOPS} plain aiokafka hops")
         relay = await bench_relay(settings, [(s.key, s.value) for s in measured])
         say(f"  {relay.count} relayed in {relay.seconds:.1f}s: {relay.records_per_second:.0f}/s")
@@ -95,21 +112,26 @@ async def run_bench(plan: BenchPlan, *, say: Callable[[str], None] = print) -> d
         drain = await bench_dlq(settings, plan.dlq_count, say=say, timeout=plan.timeout)
         say(f"  drained in {drain.drain_seconds:.1f}s: {drain.drain_per_second:.0f}/s")
     return result_of(plan, settings, started, machine, pipeline, relay, framework, drain.count,
-                     drain.fill_seconds, drain.drain_seconds)
+                     drain.fill_seconds, drain.drain_seconds, cost=cost, steady=steady, steady_rate=steady_rate)
 
 
 def result_of(
     plan: BenchPlan, settings: Settings, started: dt.datetime, machine: dict[str, Any], pipeline: EndToEndBench,
-    relay: RelayBench, framework: RelayBench, dlq_count: int, dlq_fill: float, dlq_drain: float,
+    relay: RelayBench, framework: RelayBench, dlq_count: int, dlq_fill: float, dlq_drain: float, *,
+    cost: Cost, steady: EndToEndBench, steady_rate: float,
 ) -> dict[str, Any]:
     """The bench's JSON: the headline figures first, then the detail and the machine.
 
     `faust_relay_rps` is what one faust worker carries through the same hops with no work of its own;
-    `share_of_faust_relay` is how much of that the pipeline keeps.
+    `share_of_faust_relay` is how much of that the pipeline keeps. `records_per_request` counts every record
+    written to the broker in the full-load run (desks, station, changelogs included) per request collected;
+    `worker_cpu_ms_per_request` the CPU time of all worker processes over that run, per request;
+    `latency_steady_ms` the time from submission to READY_FOR_PICKUP at a steady half of the throughput.
     """
     throughput = pipeline.requests_per_second
     return {
         "count": plan.count,
+        "workers": plan.workers,
         "collected": pipeline.collected,
         "throughput_rps": round(throughput, 1),
         "baseline_rps": round(relay.records_per_second, 1),
@@ -119,6 +141,13 @@ def result_of(
         "faust_relay_rps": round(framework.records_per_second, 1),
         "share_of_faust_relay": (round(throughput / framework.records_per_second, 3)
                                  if framework.records_per_second else 0.0),
+        "records_per_request": round(cost.records_per_request, 2),
+        "worker_cpu_ms_per_request": round(cost.cpu_ms_per_request, 2),
+        "latency_steady_ms": steady.ready_ms,
+        "steady": {"rate": round(steady_rate, 1), "count": steady.count, "collected": steady.collected,
+                   "to_collected_ms": steady.latency_ms},
+        "cost": {"records": cost.records, "worker_cpu_seconds": round(cost.cpu_seconds, 2),
+                 "requests": cost.requests},
         "steps_latency_ms": pipeline.steps_ms,
         "seconds": round(pipeline.seconds, 2),
         "final_states": pipeline.states,
@@ -137,6 +166,12 @@ def result_of(
         "machine": machine,
         "started_at": started.isoformat(timespec="seconds"),
     }
+
+
+def worker_pids(sandbox: Sandbox) -> list[int]:
+    """The pids of the sandbox's workers."""
+    pids = [sandbox.supervisor.pid_of(name) for name in sandbox.supervisor.running() if name.startswith("worker")]
+    return [pid for pid in pids if pid is not None]
 
 
 def worker_trouble(log: Path) -> str:

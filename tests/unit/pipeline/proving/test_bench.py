@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from events.status import RequestState, RequestStatus, TimelineEntry
-from pipeline.proving.bench.latency import latency_report, percentile, step_durations, summary_ms
+from pipeline.proving.bench.cost import Cost, cpu_seconds
+from pipeline.proving.bench.latency import latency_report, latency_to, percentile, step_durations, summary_ms, time_to
 from pipeline.proving.bench.relay import PIPELINE_HOPS, PIPELINE_PATH
 from pipeline.topology.topics import BY_NAME
 
@@ -50,3 +52,27 @@ def test_end_to_end_counts_only_collected_requests_that_were_sent() -> None:
 def test_the_baseline_relays_through_every_topic_a_request_takes() -> None:
     assert all(topic in BY_NAME for topic in PIPELINE_PATH)
     assert PIPELINE_HOPS == len(PIPELINE_PATH) - 1 == 10
+
+
+def test_the_time_to_a_state_counts_from_the_send_and_skips_requests_that_never_got_there() -> None:
+    """READY_FOR_PICKUP latency is measured to the first such entry of each request that reached it."""
+    ready = status("ready", (RequestState.RECORDED, 1.0), (RequestState.READY_FOR_PICKUP, 2.5))
+    waiting = status("waiting", (RequestState.RECORDED, 2.0))
+    assert time_to(ready, T0, RequestState.READY_FOR_PICKUP) == 2.5
+    assert time_to(waiting, T0, RequestState.READY_FOR_PICKUP) is None
+    report = latency_to([ready, waiting], {"ready": T0, "waiting": T0}, RequestState.READY_FOR_PICKUP)
+    assert report == {"p50": 2500.0, "p95": 2500.0, "p99": 2500.0, "max": 2500.0}
+
+
+def test_a_request_costs_the_records_and_cpu_of_its_window_divided_by_the_requests() -> None:
+    """Records and worker CPU are shared out over the requests collected; none collected costs nothing."""
+    cost = Cost(records=3600, cpu_seconds=1.2, requests=200)
+    assert cost.records_per_request == 18.0
+    assert cost.cpu_ms_per_request == 6.0
+    assert Cost(records=10, cpu_seconds=1.0, requests=0).records_per_request == 0.0
+
+
+def test_the_cpu_of_a_live_process_is_read_from_proc_and_a_gone_one_counts_nothing() -> None:
+    """This test's own process has spent some CPU; a pid that does not exist adds nothing."""
+    assert cpu_seconds([os.getpid()]) > 0
+    assert cpu_seconds([2**22 + 7]) == 0.0

@@ -1,0 +1,88 @@
+"""What one request costs: the records written to Kafka and the worker's CPU, over a measured window.
+
+Records are counted from every topic's end offsets (the registry's, the tables' changelogs, everything
+but Kafka's own `__consumer_offsets`), so the desks' and the station's records count as much as the
+worker's. CPU is the user and system time the worker processes spent, from `/proc/<pid>/stat`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from pipeline.config import Settings
+from pipeline.kafka.admin import admin_client
+
+INTERNAL_PREFIX = "__"  # __consumer_offsets and the like: Kafka's bookkeeping, not the pipeline's records
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+async def records_written(settings: Settings, *, excluding: Iterable[str] = ()) -> int:
+    """The sum of every topic's end offsets: how many records were ever written to the broker."""
+    skipped = set(excluding)
+    async with admin_client(settings.bootstrap_servers) as admin:
+        names = [name for name in await admin.list_topics()
+                 if not name.startswith(INTERNAL_PREFIX) and name not in skipped]
+        described = await admin.describe_topics(names)
+    partitions = [TopicPartition(topic["topic"], partition["partition"])
+                  for topic in described if topic["error_code"] == 0 for partition in topic["partitions"]]
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
+                                enable_auto_commit=False, client_id="ektp-bench-offsets")
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+    finally:
+        await consumer.stop()
+    return sum(ends.values())
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User plus system CPU time of the processes `pids` so far, in seconds (a process that is gone counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: the 14th and 15th fields of stat
+    return total / TICKS_PER_SECOND
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Records written and worker CPU spent in a window, per request collected in it."""
+
+    records: int
+    cpu_seconds: float
+    requests: int
+
+    @property
+    def records_per_request(self) -> float:
+        return self.records / self.requests if self.requests else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_seconds / self.requests if self.requests else 0.0
+
+
+class CostMeter:
+    """Marks the start of a window, then measures what it cost."""
+
+    def __init__(self, settings: Settings, worker_pids: list[int]) -> None:
+        self.settings = settings
+        self.worker_pids = worker_pids
+        self._records = 0
+        self._cpu = 0.0
+
+    async def start(self) -> None:
+        self._records = await records_written(self.settings)
+        self._cpu = cpu_seconds(self.worker_pids)
+
+    async def stop(self, requests: int) -> Cost:
+        cpu = cpu_seconds(self.worker_pids) - self._cpu
+        records = await records_written(self.settings) - self._records
+        return Cost(records=records, cpu_seconds=cpu, requests=requests)
