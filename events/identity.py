@@ -12,4 +12,4 @@ def citizen_key(nik: str, secret: bytes) -> str:
     The same NIK always gives the same key (all events of one citizen land in one partition, in order);
     without the secret the key cannot be turned back into a NIK by trying the ~10^10 plausible ones.
     """
-    return hmac.new(secret, nik.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.new(secret, nik.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -79,10 +79,6 @@ class Settings(BaseSettings):
     worker_stop_timeout: float = Field(
         20.0, gt=0, description="Seconds a stopping worker may take before it writes its stacks to its log and exits"
     )
-    worker_takeover_wait: float = Field(
-        15.0, ge=0, description="Seconds a starting worker waits for its group to empty (a killed worker stays in it "
-        "until its 10 s session ends) before it refuses to run beside another worker"
-    )
     worker_metrics_port: int = Field(8701, ge=0, description="Port of the worker's Prometheus /metrics (0: off)")
     station_metrics_port: int = Field(
         8710, ge=0, description="Port of the printing station's /metrics that `ektp up` starts (0: off)"

@@ -268,6 +268,26 @@ def decide_recording(
     return Record(recorded, CitizenRequests(remembered, request_id))
 
 
+def citizen_key_of_rejected(raw: RawMessage, *, secret: bytes, max_bytes: int) -> str | None:
+    """The key a rejected submission's status is kept under; None when it has no readable request_id or NIK.
+
+    A rejection whose NIK reads as 16 digits belongs to that citizen: it goes to the citizen's step, which
+    knows their requests, so that the REJECTED status is decided where the request's other statuses are.
+    One whose NIK cannot be read but whose request_id can is kept under a key of its request_id alone, so
+    that the citizen asking about it still learns what to correct.
+    """
+    parsed = _parse_json_object(raw.value, max_bytes)
+    if isinstance(parsed, RuleError):
+        return None
+    document = parsed[1]
+    resident = document.get("resident")
+    nik = resident.get("nik") if isinstance(resident, dict) else None
+    if isinstance(nik, str) and len(nik) == 16 and nik.isascii() and nik.isdigit():
+        return citizen_key(nik, secret)
+    request_id = _readable_request_id(document)
+    return citizen_key(f"request:{request_id}", secret) if request_id is not None else None
+
+
 def internal_error(raw: RawMessage, error: BaseException, *, now: dt.datetime) -> EnrollmentRejected:
     """A rejection for a message the intake could not process at all: kept, visible, never dropped."""
     return _rejected(raw, [_error(

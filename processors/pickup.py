@@ -81,10 +81,10 @@ def hand_over(record: PickupRecord, request: PickupRequested, now: dt.datetime) 
             finger=request.finger,
         )
 
-    if record.citizen_key is None or record.fingerprints is None:
-        return refused("UNKNOWN_REQUEST", "no approved request with this id")
     if record.collected:
         return refused("ALREADY_COLLECTED", "the card was already handed over")
+    if record.citizen_key is None or record.fingerprints is None:
+        return refused("UNKNOWN_REQUEST", "no approved request with this id")
     if not record.announced:
         return refused("CARD_NOT_READY", "the card has not reached the office yet")
     enrolled = Fingerprints.model_validate(record.fingerprints).digest_of(request.finger)

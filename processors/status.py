@@ -247,6 +247,19 @@ def update_from_rejected(event: EnrollmentRejected) -> StatusUpdate | None:
     )
 
 
+def update_from_sent(record: EnrollmentRecorded, at: dt.datetime) -> StatusUpdate:
+    """The record went to central: SENT_FOR_ENROLLMENT."""
+    return StatusUpdate(
+        request_id=record.request_id,
+        state=S.SENT_FOR_ENROLLMENT,
+        at=at,
+        event_id=f"{record.event_id}:sent",
+        office_code=record.office_code,
+        citizen_key=record.citizen_key,
+        nik_masked=record.nik_masked,
+    )
+
+
 def update_from_decided(event: ApprovalDecided) -> StatusUpdate:
     """Central decided: the state is the decision, central's reason the note."""
     return StatusUpdate(

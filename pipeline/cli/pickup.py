@@ -6,12 +6,11 @@ import asyncio
 import datetime as dt
 
 import typer
-from aiokafka import AIOKafkaProducer
 
 from events.enrollment import Finger
 from events.pickup import PickupRequested
 from pipeline.cli.context import console, settings
-from pipeline.topology.topics import PICKUP_REQUESTED
+from pipeline.desk.pickup import request_pickup
 
 
 def pickup(
@@ -25,16 +24,5 @@ def pickup(
         request_id=request_id, finger=finger, fingerprint=fingerprint, desk_id=desk_id,
         requested_at=dt.datetime.now(dt.UTC),
     )
-    asyncio.run(_send(request))
+    asyncio.run(request_pickup(settings(), request))
     console.print(f"pickup requested for {request_id} at desk {desk_id}; see `ektp status {request_id}`")
-
-
-async def _send(request: PickupRequested) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings().bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            PICKUP_REQUESTED.name, request.model_dump_json().encode(), key=request.request_id.encode()
-        )
-    finally:
-        await producer.stop()

@@ -1,8 +1,8 @@
-"""Sending dead-lettered (or parked) records back to `ektp.enrollment.recorded` for another try.
+"""Sending dead-lettered (or parked) records back to the citizen's inbox for another try.
 
-The record goes back as it came (key, value, headers): the approval step reads the tries so far from the
-headers, keeps the citizen's order, and asks central only for what it has not decided. Replaying the
-same records twice is harmless.
+The record goes back as it came (key, value, headers), marked as a replay: the approval step reads the tries
+so far from the headers, keeps the citizen's order, and asks central only for what it has not decided.
+Replaying the same records twice is harmless.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from aiokafka import AIOKafkaProducer
 from events.approval import DeadLetterHeader as H
 from pipeline.config import Settings
 from pipeline.deadletter.view import DeadLetterEntry
-from pipeline.topology.topics import ENROLLMENT_RECORDED
+from pipeline.topology.inbox import InboxKind, inbox_headers
+from pipeline.topology.topics import CITIZEN_INBOX
 
 
 async def send_back(
@@ -39,7 +40,7 @@ async def send_back(
                 ahead = began + number / rate - time.monotonic()
                 if ahead > 0:
                     await asyncio.sleep(ahead)
-            await producer.send(ENROLLMENT_RECORDED.name, entry.value, key=entry.key,
+            await producer.send(CITIZEN_INBOX.name, entry.value, key=entry.key,
                                 headers=replay_headers(entry, fresh_start=fresh_start))
             if on_sent is not None:
                 on_sent(entry)
@@ -54,4 +55,5 @@ def replay_headers(entry: DeadLetterEntry, *, fresh_start: bool) -> list[tuple[s
     headers = [(key, value) for key, value in entry.headers if key != H.REPLAYED_AT.value]
     if fresh_start:
         headers = [(key, b"0" if key == H.ATTEMPTS.value else value) for key, value in headers]
-    return [*headers, (H.REPLAYED_AT.value, dt.datetime.now(dt.UTC).isoformat().encode())]
+    replayed_at = (H.REPLAYED_AT.value, dt.datetime.now(dt.UTC).isoformat().encode())
+    return inbox_headers(InboxKind.REPLAY, [*headers, replayed_at])

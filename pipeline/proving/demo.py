@@ -36,6 +36,7 @@ from events.status import RequestState
 from pipeline.central.admin import call_outage_admin
 from pipeline.config import Settings
 from pipeline.desk.enroll import send_submissions
+from pipeline.desk.pickup import pickup_message
 from pipeline.proving.synthetic import GeneratedSubmission, Mix, generate_submissions
 from pipeline.station.inventory import restock
 from pipeline.status.view import StatusView
@@ -278,8 +279,8 @@ async def _pickup_desk(settings: Settings, view: StatusView, submissions: list[G
                 for digest in [*presses, fingers["right_thumb"]]:
                     request = PickupRequested(request_id=request_id, finger=Finger.RIGHT_THUMB, fingerprint=digest,
                                               desk_id="AMBIL-01", requested_at=dt.datetime.now(dt.UTC))
-                    await producer.send_and_wait(PICKUP_REQUESTED.name, request.model_dump_json().encode(),
-                                                 key=request_id.encode())
+                    key, value = pickup_message(request, view.latest[request_id].citizen_key or "")
+                    await producer.send_and_wait(PICKUP_REQUESTED.name, value, key=key)
                 presented[request_id] = time.monotonic()
             await asyncio.sleep(0.5)
     finally:

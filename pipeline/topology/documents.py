@@ -15,7 +15,6 @@ from pipeline.config import Settings
 from pipeline.topology.routes import (
     PARTIES,
     STEPS,
-    TRACK_STATUS,
     Reader,
     Step,
     labels,
@@ -39,8 +38,7 @@ def _node(who: Reader) -> str:
 def flow_diagram() -> str:
     """A Mermaid flowchart: every step and party, an arrow per topic from its writers to each reader.
 
-    The status tracker reads every step's topic; those arrows are dotted and unlabelled, so the main flow
-    stays readable.
+    Internal topics are dotted arrows: the pipeline's own plumbing, beside the contract's flow.
     """
     lines = ["```mermaid", "flowchart LR"]
     everyone: tuple[Reader, ...] = (*PARTIES, *STEPS)
@@ -50,14 +48,11 @@ def flow_diagram() -> str:
         if step.calls:
             lines.append(f'    {step.node} <-.->|"{step.calls}"| central')
     for spec in REGISTRY:
+        arrow = "-.->" if spec.internal else "-->"
         for reader in readers_of(spec):
-            if reader == TRACK_STATUS:
-                continue
             writers = [who for who in writers_of(spec) if who != reader]
             if writers:
-                lines.append(f"    {' & '.join(who.node for who in writers)} -->|{spec.name}| {reader.node}")
-    into_status = dict.fromkeys(who.node for spec in TRACK_STATUS.reads for who in writers_of(spec))
-    lines.append(f"    {' & '.join(into_status)} -.-> {TRACK_STATUS.node}")
+                lines.append(f"    {' & '.join(who.node for who in writers)} {arrow}|{spec.name}| {reader.node}")
     lines.append("```")
     return "\n".join(lines) + "\n"
 

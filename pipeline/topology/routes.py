@@ -16,11 +16,10 @@ from pipeline.topology.topics import (
     APPROVAL_DEADLETTER,
     APPROVAL_DECIDED,
     APPROVAL_PARKED,
+    CITIZEN_INBOX,
     ENROLLMENT_RECORDED,
     ENROLLMENT_REJECTED,
     ENROLLMENT_SUBMITTED,
-    INTAKE_BY_CITIZEN,
-    PICKUP_BY_REQUEST,
     PICKUP_COLLECTED,
     PICKUP_READY,
     PICKUP_REQUESTED,
@@ -33,7 +32,7 @@ from pipeline.topology.topics import (
     UNREADABLE,
     TopicSpec,
 )
-from processors import approval, dead_letter, intake, pickup, print_dispatch, status
+from processors import approval, citizen, dead_letter, intake, print_dispatch
 
 Side = Literal["pipeline", "outside"]
 
@@ -83,49 +82,36 @@ class Party:
 
 
 # -- the worker's steps, in the order a request meets them ---------------------------------------------------
+# Every stateful step reads only topics keyed by citizen key, with one partition count, and keeps its state in
+# the one table keyed so too: any number of workers is correct by construction (docs/architecture.md, "Scale").
+
+CITIZEN_TABLE = "citizen_key_to_citizen"
 
 TAKE_IN = Step(
     "take_in_submissions", "intake", reads=(ENROLLMENT_SUBMITTED,), decides=(intake.validate_submission,),
-    writes=(INTAKE_BY_CITIZEN, ENROLLMENT_REJECTED),
+    writes=(CITIZEN_INBOX, ENROLLMENT_REJECTED),
 )
-RECORD = Step(
-    "record_enrollments", "recording", reads=(INTAKE_BY_CITIZEN,), decides=(intake.decide_recording,),
-    writes=(ENROLLMENT_RECORDED, ENROLLMENT_REJECTED, UNREADABLE), owns=("citizen_key_to_requests",),
-    consults=("request_id_to_status",),
+RECORD_AND_APPROVE = Step(
+    "record_and_approve", "recording and approval", reads=(CITIZEN_INBOX,),
+    decides=(intake.decide_recording, approval.approval_rounds, dead_letter.route_for, approval.decided,
+             approval.refused_by_central, approval.settle, print_dispatch.print_job_for, citizen.fold,
+             citizen.learn_of_card),
+    writes=(ENROLLMENT_RECORDED, ENROLLMENT_REJECTED, APPROVAL_DECIDED, APPROVAL_DEADLETTER, APPROVAL_PARKED,
+            PRINT_REQUESTED, PICKUP_READY, REQUEST_STATUS, UNREADABLE),
+    owns=(CITIZEN_TABLE,), calls="HTTPS, signed JWS",
 )
-APPROVE = Step(
-    "approve_enrollments", "approval", reads=(ENROLLMENT_RECORDED,),
-    decides=(approval.approval_rounds, dead_letter.route_for, approval.decided, approval.refused_by_central,
-             approval.settle),
-    writes=(APPROVAL_DECIDED, STATUS_NOTES, APPROVAL_DEADLETTER, APPROVAL_PARKED, UNREADABLE),
-    owns=("citizen_key_to_approvals",), calls="HTTPS, signed JWS",
-)
-DISPATCH = Step(
-    "dispatch_print_jobs", "print dispatch", reads=(APPROVAL_DECIDED,), decides=(print_dispatch.print_job_for,),
-    writes=(PRINT_REQUESTED, UNREADABLE),
-)
-ROUTE_TO_PICKUP = Step(
-    "route_to_pickup", "pickup routing", reads=(APPROVAL_DECIDED, PRINT_COMPLETED),
-    decides=(pickup.expected_pickup, pickup.card_arrived), writes=(PICKUP_BY_REQUEST, UNREADABLE),
-)
-HAND_OVER = Step(
-    "hand_over_cards", "pickup", reads=(PICKUP_BY_REQUEST, PICKUP_REQUESTED),
-    decides=(pickup.remember, pickup.ready_announcement, pickup.hand_over),
-    writes=(PICKUP_READY, PICKUP_COLLECTED, UNREADABLE), owns=("request_id_to_pickup",),
-)
-TRACK_STATUS = Step(
-    "track_request_status", "status tracker",
-    reads=(ENROLLMENT_RECORDED, ENROLLMENT_REJECTED, APPROVAL_DECIDED, APPROVAL_DEADLETTER, APPROVAL_PARKED,
-           PRINT_REQUESTED, PRINT_COMPLETED, PICKUP_READY, PICKUP_COLLECTED, STATUS_NOTES),
-    decides=(status.advance_status,), writes=(REQUEST_STATUS, UNREADABLE), owns=("request_id_to_status",),
+FOLLOW_CARDS = Step(
+    "follow_cards", "cards and pickup", reads=(PRINT_COMPLETED, PICKUP_REQUESTED, STATUS_NOTES),
+    decides=(citizen.learn_of_card, citizen.present_finger, citizen.fold),
+    writes=(PICKUP_READY, PICKUP_COLLECTED, REQUEST_STATUS, UNREADABLE), owns=(CITIZEN_TABLE,),
 )
 REPLAY = Step(
-    "replay_dead_letters", "dead-letter replay", reads=(APPROVAL_DEADLETTER, APPROVAL_PARKED, REQUEST_STATUS),
-    decides=(dead_letter.due_for_replay,), writes=(ENROLLMENT_RECORDED,), calls="GET /health",
-    kind="task",
+    "replay_dead_letters", "dead-letter replay", reads=(APPROVAL_DEADLETTER, APPROVAL_PARKED),
+    decides=(dead_letter.due_for_replay,), writes=(CITIZEN_INBOX,), consults=(CITIZEN_TABLE,),
+    calls="GET /health", kind="task",
 )
 
-STEPS: tuple[Step, ...] = (TAKE_IN, RECORD, APPROVE, DISPATCH, ROUTE_TO_PICKUP, HAND_OVER, TRACK_STATUS, REPLAY)
+STEPS: tuple[Step, ...] = (TAKE_IN, RECORD_AND_APPROVE, FOLLOW_CARDS, REPLAY)
 
 # -- the programs beside the worker ------------------------------------------------------------------------
 
@@ -140,14 +126,14 @@ PRINTING_STATIONS = Party(
 )
 PICKUP_DESK = Party(
     "pickup desk", "pickup desk", role="pickup-desk", side="outside", programs="`ektp pickup`",
-    writes=(PICKUP_REQUESTED,),
+    reads=(PICKUP_READY, REQUEST_STATUS), writes=(PICKUP_REQUESTED,),
 )
 OPERATORS = Party(
     "operators", "operators", role="operator", side="pipeline",
     programs="the dashboard, `ektp status`, `ektp dlq`",
-    reads=(ENROLLMENT_REJECTED, APPROVAL_DEADLETTER, APPROVAL_PARKED, STATION_INVENTORY, PICKUP_READY,
-           REQUEST_STATUS, UNREADABLE),
-    writes=(ENROLLMENT_RECORDED,),
+    reads=(ENROLLMENT_REJECTED, ENROLLMENT_RECORDED, APPROVAL_DECIDED, APPROVAL_DEADLETTER, APPROVAL_PARKED,
+           STATION_INVENTORY, PICKUP_READY, PICKUP_COLLECTED, REQUEST_STATUS, UNREADABLE),
+    writes=(CITIZEN_INBOX,),
 )
 
 PARTIES: tuple[Party, ...] = (RECORDING_DESKS, PRINTING_STATIONS, PICKUP_DESK, OPERATORS)
@@ -155,6 +141,12 @@ PARTIES: tuple[Party, ...] = (RECORDING_DESKS, PRINTING_STATIONS, PICKUP_DESK, O
 Reader = Step | Party
 EVERYONE: tuple[Reader, ...] = (*STEPS, *PARTIES)
 BY_STEP_NAME: dict[str, Step] = {step.name: step for step in STEPS}
+
+
+def co_partitioned() -> tuple[TopicSpec, ...]:
+    """The topics every stateful step reads: they and the tables' changelogs must share one partition count."""
+    stateful = [step for step in STEPS if step.owns or step.consults]
+    return tuple(dict.fromkeys(spec for step in stateful for spec in step.reads))
 
 
 def writers_of(spec: TopicSpec) -> tuple[Reader, ...]:

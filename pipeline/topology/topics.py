@@ -13,12 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from events.approval import ApprovalDecided
-from events.enrollment import (
-    EnrollmentRecorded,
-    EnrollmentRejected,
-    EnrollmentSubmission,
-    SubmissionValidated,
-)
+from events.enrollment import EnrollmentRecorded, EnrollmentRejected, EnrollmentSubmission
 from events.pickup import CardCollected, CardReadyForPickup, PickupRequested
 from events.printing import CardPrinted, PrintRequested, StationInventory
 from events.status import RequestStatus, StatusNoted
@@ -98,8 +93,10 @@ STATION_INVENTORY = TopicSpec(
 PICKUP_READY = TopicSpec(
     "ektp.pickup.ready", "citizen key", "card waiting at the office", value_model=CardReadyForPickup,
 )
+# The pickup desk's requests, keyed by citizen key so that they meet the citizen's other facts in one
+# partition; the desk finds the key in the request's status (`ektp status`) or its ready announcement.
 PICKUP_REQUESTED = TopicSpec(
-    "ektp.pickup.requested", "request_id", "a citizen presents a fingerprint at the pickup desk",
+    "ektp.pickup.requested.v2", "citizen key", "a citizen presents a fingerprint at the pickup desk",
     value_model=PickupRequested,
 )
 PICKUP_COLLECTED = TopicSpec(
@@ -109,19 +106,16 @@ REQUEST_STATUS = TopicSpec(
     "ektp.request.status", "request_id", "current state of each request", cleanup_policy="compact",
     retention_ms=FOREVER, value_model=RequestStatus,
 )
-# The intake's second stage is keyed by citizen: valid submissions are re-keyed here (a desk may key by
-# anything), so that one citizen's requests meet in one partition for the duplicate and open-request rules.
-INTAKE_BY_CITIZEN = TopicSpec(
-    "ektp.internal.intake-by-citizen", "citizen key", "a valid submission with its raw bytes",
-    retention_ms=7 * DAY_MS, internal=True, value_model=SubmissionValidated,
+# What the citizen's step reads besides the outside programs' topics, keyed by citizen key: a validated
+# submission (a desk may key by anything, so the intake re-keys it), the rejection of a submission whose NIK
+# could be read, and a dead-letter record sent back for another try. The `ektp.inbox` header says which.
+CITIZEN_INBOX = TopicSpec(
+    "ektp.internal.citizen-inbox", "citizen key", "a validated submission, a rejection, or a replayed record",
+    retention_ms=7 * DAY_MS, internal=True,
 )
 STATUS_NOTES = TopicSpec(
-    "ektp.internal.status-notes", "citizen key", "a step's note of a state no contract topic carries",
+    "ektp.internal.status-notes", "citizen key", "a station's note of a state no contract topic carries",
     value_model=StatusNoted, internal=True,
-)
-PICKUP_BY_REQUEST = TopicSpec(
-    "ektp.internal.pickup-by-request", "request_id", "approved fingers and arrived cards, re-keyed by request_id",
-    internal=True,
 )
 # Every message an agent could not read, with its raw key, value and headers unchanged and the failure in
 # its headers, kept for ever for an operator: a poison message never stops a step and never vanishes.
@@ -144,11 +138,26 @@ REGISTRY: tuple[TopicSpec, ...] = (
     PICKUP_REQUESTED,
     PICKUP_COLLECTED,
     REQUEST_STATUS,
-    INTAKE_BY_CITIZEN,
+    CITIZEN_INBOX,
     STATUS_NOTES,
-    PICKUP_BY_REQUEST,
     UNREADABLE,
 )
 
 BY_NAME: dict[str, TopicSpec] = {spec.name: spec for spec in REGISTRY}
+
+
+@dataclass(frozen=True)
+class Retired:
+    """A topic no longer read or created: its name stays taken, and says what replaced it."""
+
+    name: str
+    replaced_by: str
+    why: str
+
+
+RETIRED: tuple[Retired, ...] = (
+    Retired("ektp.pickup.requested", PICKUP_REQUESTED.name,
+            "it was keyed by request_id; the pickup step keeps its state per citizen, so its input is keyed by "
+            "citizen key like every other input of that step"),
+)
 CONTRACT_TOPICS: tuple[TopicSpec, ...] = tuple(spec for spec in REGISTRY if not spec.internal)

@@ -7,8 +7,11 @@ import faust
 from pipeline.config import Settings
 from pipeline.worker.faust_fixes import seek_before_fetching_on_start
 
-SESSION_TIMEOUT_SECONDS = 10.0
+# A worker killed outright keeps its partitions until the broker times its session out: this bounds how long
+# another worker waits to take them over. Heartbeats come from faust's consumer thread, not the agents' loop.
+SESSION_TIMEOUT_SECONDS = 8.0
 HEARTBEAT_INTERVAL_SECONDS = 2.0  # at most a third of the session timeout, as Kafka advises
+STANDBY_REPLICAS = 1  # a warm copy of each table partition on another worker: a takeover replays no changelog
 
 
 def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
@@ -28,8 +31,6 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         consumer_auto_offset_reset="earliest",
-        # A worker killed outright (SIGKILL, a crash, a pulled plug) keeps its partitions until the broker
-        # times its session out, and a new worker's rebalance waits for that: faust's default is 60 s.
         broker_session_timeout=SESSION_TIMEOUT_SECONDS,
         broker_heartbeat_interval=HEARTBEAT_INTERVAL_SECONDS,
         producer_acks=-1,
@@ -41,6 +42,7 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
         # message still in a `take_events` batch never is. Every step is idempotent by request_id, so what
         # was not acked is read again after the restart instead.
         stream_wait_empty=False,
+        table_standby_replicas=STANDBY_REPLICAS,
         autodiscover=False,
     )
     seek_before_fetching_on_start(app)

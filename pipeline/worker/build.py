@@ -13,22 +13,10 @@ from collections.abc import Callable
 import faust
 
 from pipeline.config import Settings
-from pipeline.topology.routes import (
-    APPROVE,
-    DISPATCH,
-    HAND_OVER,
-    RECORD,
-    REPLAY,
-    ROUTE_TO_PICKUP,
-    STEPS,
-    TAKE_IN,
-    TRACK_STATUS,
-)
-from pipeline.worker.agents.approval import wire_approval
-from pipeline.worker.agents.dispatch import wire_dispatch
-from pipeline.worker.agents.intake import wire_record, wire_take_in
-from pipeline.worker.agents.pickup import wire_hand_over, wire_route_to_pickup
-from pipeline.worker.agents.status import create_status_table, wire_status_tracker
+from pipeline.topology.routes import FOLLOW_CARDS, RECORD_AND_APPROVE, REPLAY, STEPS, TAKE_IN
+from pipeline.worker.agents.cards import wire_follow_cards
+from pipeline.worker.agents.enrollment import wire_record_and_approve
+from pipeline.worker.agents.intake import wire_take_in
 from pipeline.worker.app import create_app
 from pipeline.worker.auto_replay import wire_auto_replay
 from pipeline.worker.wiring import RoutingError, StepTopics, Wiring
@@ -37,12 +25,8 @@ Wire = Callable[[Wiring, StepTopics], None]
 
 WIRES: dict[str, Wire] = {
     TAKE_IN.name: wire_take_in,
-    RECORD.name: wire_record,
-    APPROVE.name: wire_approval,
-    DISPATCH.name: wire_dispatch,
-    ROUTE_TO_PICKUP.name: wire_route_to_pickup,
-    HAND_OVER.name: wire_hand_over,
-    TRACK_STATUS.name: wire_status_tracker,
+    RECORD_AND_APPROVE.name: wire_record_and_approve,
+    FOLLOW_CARDS.name: wire_follow_cards,
     REPLAY.name: wire_auto_replay,
 }
 
@@ -50,7 +34,7 @@ WIRES: dict[str, Wire] = {
 def build_app(settings: Settings) -> faust.App:
     """The pipeline's faust app with every step of the routing table wired, and its tables."""
     app = create_app(settings)
-    wiring = Wiring(app, settings, create_status_table(app, settings.topic_partitions))
+    wiring = Wiring(app, settings)
     mismatched = sorted(set(WIRES) ^ {step.name for step in STEPS})
     if mismatched:
         raise RoutingError(f"steps without wiring, or wiring without a step: {mismatched}")

@@ -90,14 +90,3 @@ def end_batches_when_stopping(agent: Any) -> None:
         await on_stop()
 
     agent.on_stop = on_stop_streams_first
-
-
-async def know_changelog(app: faust.App, table: Any) -> None:
-    """Load the producer's metadata of `table`'s changelog before the table's first write.
-
-    A table with `use_partitioner` picks the changelog partition of each write from what the producer knows
-    of the topic, without waiting for metadata: on a fresh producer the first write fails inside aiokafka's
-    `_partition` (`TypeError: 'NoneType' object is not iterable`) and stops the agent.
-    """
-    producer: Any = app.producer  # faust's aiokafka driver; its interface does not show the client
-    await producer._ensure_producer().partitions_for(table.changelog_topic.get_topic_name())

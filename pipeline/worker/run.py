@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -17,10 +18,11 @@ import faust
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
 from pipeline.logs import configure_logging, dump_stacks_on_sigquit, get_logger
+from pipeline.topology.routes import co_partitioned
 from pipeline.topology.topics import REGISTRY
 from pipeline.worker.agents.kafka_io import changelog_specs
+from pipeline.worker.co_partitioning import check_co_partitioned
 from pipeline.worker.metrics import serve_metrics
-from pipeline.worker.sole_worker import wait_until_sole_worker, worker_client_id, yield_to_earlier_workers
 
 log = get_logger(__name__)
 
@@ -32,23 +34,18 @@ def run_worker(app: faust.App, settings: Settings) -> None:
     later is seen only at the next metadata refresh, minutes away, and the worker would sit idle until then.
     """
     configure_logging(settings)
-    outcomes = asyncio.run(ensure_topics(settings, [*REGISTRY, *changelog_specs(app)]))
+    changelogs = changelog_specs(app)
+    outcomes = asyncio.run(ensure_topics(settings, [*REGISTRY, *changelogs]))
     log.info("topics ready", created=[o.name for o in outcomes if o.outcome == "created"])
-    ours = worker_client_id()
-    app.conf.broker_client_id = ours  # how the group's other members see this worker, start time first
-    asyncio.run(wait_until_sole_worker(settings, app.conf.id, patience=settings.worker_takeover_wait))
+    asyncio.run(check_co_partitioned(settings, [*(spec.name for spec in co_partitioned()),
+                                                *(spec.name for spec in changelogs)]))
+    app.conf.broker_client_id = worker_client_id()  # how the dashboard and the group's logs name this worker
     serve_metrics(settings.worker_metrics_port, settings.metrics_host)
     # faust would replace the root logger's handlers; ours mask NIKs, so it must leave them alone.
     worker = DeadlineWorker(app, stop_timeout=settings.worker_stop_timeout, loglevel=settings.log_level,
                             override_logging=False)
-    yield_to_earlier_workers(app, settings, ours, worker.yield_to_another)
     dump_stacks_on_sigquit(lambda: log.warning("consumer state on SIGQUIT", **consumer_state(app)))
-    try:
-        worker.execute_from_commandline()
-    except SystemExit:
-        if worker.yielded:
-            raise SystemExit(ANOTHER_WORKER) from None
-        raise
+    worker.execute_from_commandline()
 
 
 class DeadlineWorker(faust.Worker):
@@ -65,7 +62,6 @@ class DeadlineWorker(faust.Worker):
         super().__init__(app, **kwargs)
         self.stop_timeout = stop_timeout
         self._deadline: threading.Timer | None = None
-        self.yielded = False
 
     def _install_signal_handlers_unix(self) -> None:
         super()._install_signal_handlers_unix()  # the loop's handlers, which start faust's stop
@@ -79,14 +75,12 @@ class DeadlineWorker(faust.Worker):
         if self._deadline is None:
             self._deadline = exit_after(self.stop_timeout)
 
-    def yield_to_another(self) -> None:
-        """Stop as on SIGTERM, to exit with `ANOTHER_WORKER`: a worker that started earlier runs in the group."""
-        self.yielded = True
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
 STOP_TIMED_OUT = 3  # the exit status of a worker cut short at its stop deadline
-ANOTHER_WORKER = 4  # the exit status of a worker that stopped for one that started before it (sole_worker.py)
+
+
+def worker_client_id() -> str:
+    """`ektp-worker-<host>-<pid>`: the Kafka client id of this worker, unique among the group's members."""
+    return f"ektp-worker-{socket.gethostname()}-{os.getpid()}"
 
 
 def exit_after(seconds: float) -> threading.Timer:

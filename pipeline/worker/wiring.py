@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import faust
-from faust.types import TableT
 
 from pipeline.central import CentralClient
 from pipeline.config import Settings
@@ -15,6 +13,7 @@ from pipeline.topology.routes import Step
 from pipeline.topology.topics import TopicSpec
 from pipeline.worker import metrics
 from pipeline.worker.agents.kafka_io import raw_topic
+from pipeline.worker.citizens import CitizenTable
 
 
 class RoutingError(EktpError):
@@ -52,16 +51,17 @@ class StepTopics:
 
 @dataclass
 class Wiring:
-    """What the steps of one worker share: the app, the settings, the link to central and the status table."""
+    """What the steps of one worker share: the app, the settings, the link to central and the citizens' table."""
 
     app: faust.App
     settings: Settings
-    request_id_to_status: TableT[str, Any]
     central: CentralClient = field(init=False)
+    citizens: CitizenTable = field(init=False)
 
     def __post_init__(self) -> None:
         self.central = CentralClient(self.settings)
         self.central.breaker.on_change = metrics.breaker_changed
+        self.citizens = CitizenTable(self.app, self.settings.topic_partitions)
 
     def owned_partitions(self, spec: TopicSpec) -> set[int]:
         """The partitions of `spec` this worker processes now; none while it is not started or rebalancing."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Settings
+from pipeline.proving.bench.relay import PIPELINE_HOPS
 from tests.support.processes import run_ektp
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +40,7 @@ def test_bench_collects_every_request_and_reports_its_figures(tmp_path: Path) ->
     assert set(result["latency_ms"]) >= {"p50", "p95", "p99"}
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p95"] <= result["latency_ms"]["p99"]
     assert "READY_FOR_PICKUP->COLLECTED" in result["steps_latency_ms"]
-    assert result["baseline"]["hops"] == result["faust_relay"]["hops"] == 10
+    assert result["baseline"]["hops"] == result["faust_relay"]["hops"] == PIPELINE_HOPS
     assert result["faust_relay"]["count"] == COUNT
     assert result["dlq"]["count"] == 20
     assert result["machine"]["cpu_count"] >= 1

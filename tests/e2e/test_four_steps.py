@@ -9,7 +9,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from events.approval import CentralDecision
 from events.common import WIB
@@ -19,10 +18,11 @@ from events.printing import CardPrinted
 from events.status import RequestState, RequestStatus
 from pipeline.config import Settings
 from pipeline.desk.enroll import send_submissions
+from pipeline.desk.pickup import request_pickup
 from pipeline.processes.supervisor import Supervisor
 from pipeline.proving.synthetic import Expected, GeneratedSubmission, Mix, generate_submissions
 from pipeline.station.inventory import restock
-from pipeline.topology.topics import PICKUP_REQUESTED, PRINT_COMPLETED, REQUEST_STATUS
+from pipeline.topology.topics import PRINT_COMPLETED, REQUEST_STATUS
 from tests.e2e.conftest import STATION
 from tests.support.topics import Records, latest_statuses, read_until
 
@@ -46,16 +46,10 @@ async def statuses_when(settings: Settings, expected: dict[str, RequestState]) -
 
 
 async def present(settings: Settings, presses: list[tuple[str, Finger, str]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        for request_id, finger, digest in presses:
-            request = PickupRequested(request_id=request_id, finger=finger, fingerprint=digest, desk_id="AMBIL-E2E",
-                                      requested_at=dt.datetime.now(dt.UTC))
-            await producer.send_and_wait(PICKUP_REQUESTED.name, request.model_dump_json().encode(),
-                                         key=request_id.encode())
-    finally:
-        await producer.stop()
+    """The pickup desk as `ektp pickup` runs it: the citizen key from the request's status, then the finger."""
+    for request_id, finger, digest in presses:
+        await request_pickup(settings, PickupRequested(request_id=request_id, finger=finger, fingerprint=digest,
+                                                       desk_id="AMBIL-E2E", requested_at=dt.datetime.now(dt.UTC)))
 
 
 def expected_end(submission: GeneratedSubmission) -> RequestState:

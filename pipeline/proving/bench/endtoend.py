@@ -24,6 +24,7 @@ from events.pickup import CardReadyForPickup, PickupRequested
 from events.status import RequestState, RequestStatus
 from pipeline.config import Settings
 from pipeline.desk.enroll import send_submissions
+from pipeline.desk.pickup import pickup_message
 from pipeline.kafka.admin import partition_ids
 from pipeline.proving.bench.latency import latency_report, latency_to
 from pipeline.proving.synthetic import GeneratedSubmission
@@ -112,14 +113,14 @@ class AutoPickup:
             batches = await consumer.getmany(timeout_ms=100, max_records=FETCH_RECORDS)
             pending = []
             for record in (record for records in batches.values() for record in records):
-                request = self._request_for(record.value)
-                if request is not None:
-                    pending.append(await producer.send(PICKUP_REQUESTED.name, request.model_dump_json().encode(),
-                                                       key=request.request_id.encode()))
+                found = self._request_for(record.value)
+                if found is not None:
+                    key, value = pickup_message(*found)
+                    pending.append(await producer.send(PICKUP_REQUESTED.name, value, key=key))
             if pending:
                 await asyncio.gather(*pending)
 
-    def _request_for(self, value: bytes | None) -> PickupRequested | None:
+    def _request_for(self, value: bytes | None) -> tuple[PickupRequested, str] | None:
         if value is None:
             return None
         try:
@@ -130,8 +131,9 @@ class AutoPickup:
         if thumb is None or ready.request_id in self.presented:
             return None
         self.presented.add(ready.request_id)
-        return PickupRequested(request_id=ready.request_id, finger=Finger.RIGHT_THUMB, fingerprint=thumb,
-                               desk_id="BENCH-01", requested_at=dt.datetime.now(dt.UTC))
+        request = PickupRequested(request_id=ready.request_id, finger=Finger.RIGHT_THUMB, fingerprint=thumb,
+                                  desk_id="BENCH-01", requested_at=dt.datetime.now(dt.UTC))
+        return request, ready.citizen_key
 
 
 class SendClock:

@@ -26,16 +26,12 @@ from pipeline.kafka.admin import admin_client
 # A request's path, as topics written in order (the routing table, pipeline/topology/routes.py):
 PIPELINE_PATH = (
     "ektp.enrollment.submitted",        # the desk (the bench) sends
-    "ektp.internal.intake-by-citizen",  # take_in_submissions: validated, re-keyed by citizen
-    "ektp.enrollment.recorded",         # record_enrollments: repeat and open-request rules
-    "ektp.approval.decided",            # approve_enrollments: central's signed decision
-    "ektp.print.requested",             # dispatch_print_jobs
+    "ektp.internal.citizen-inbox",      # take_in_submissions: validated, keyed by citizen
+    "ektp.print.requested",             # record_and_approve: recorded, central's decision, the print job
     "ektp.print.completed",             # the printing station
-    "ektp.internal.pickup-by-request",  # route_to_pickup: re-keyed by request_id
-    "ektp.pickup.ready",                # hand_over_cards: approved and printed
-    "ektp.pickup.requested",            # the pickup desk (the bench) presents the finger
-    "ektp.pickup.collected",            # hand_over_cards: handed over
-    "ektp.request.status",              # track_request_status: COLLECTED
+    "ektp.pickup.ready",                # follow_cards: approved and printed
+    "ektp.pickup.requested.v2",         # the pickup desk (the bench) presents the finger
+    "ektp.pickup.collected",            # follow_cards: handed over
 )
 PIPELINE_HOPS = len(PIPELINE_PATH) - 1  # consume→produce steps between the first write and the last
 

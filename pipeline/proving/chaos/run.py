@@ -27,6 +27,7 @@ from events.pickup import PickupRequested
 from events.status import RequestState
 from pipeline.config import Settings
 from pipeline.desk.enroll import send_submissions
+from pipeline.desk.pickup import pickup_message
 from pipeline.proving.chaos.evidence import gather
 from pipeline.proving.chaos.faults import CENTRAL_FLAGS, FaultLog, Injector
 from pipeline.proving.chaos.invariants import Verdict, judge
@@ -236,8 +237,9 @@ class AutoPickup:
             request = PickupRequested(request_id=request_id, finger=Finger.RIGHT_THUMB,
                                       fingerprint=self.thumbs[request_id], desk_id="AMBIL-CHAOS",
                                       requested_at=dt.datetime.now(dt.UTC))
-            sent.append(await producer.send(PICKUP_REQUESTED.name, request.model_dump_json().encode(),
-                                            key=request_id.encode()))
+            status = self.view.latest[request_id]
+            key, value = pickup_message(request, status.citizen_key or "")
+            sent.append(await producer.send(PICKUP_REQUESTED.name, value, key=key))
         await asyncio.gather(*sent)
         now = time.monotonic()
         self.presented.update(dict.fromkeys(request_ids, now))

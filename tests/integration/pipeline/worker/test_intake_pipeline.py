@@ -20,10 +20,10 @@ from events.status import RequestState, RequestStatus
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
 from pipeline.topology.topics import (
+    CITIZEN_INBOX,
     ENROLLMENT_RECORDED,
     ENROLLMENT_REJECTED,
     ENROLLMENT_SUBMITTED,
-    INTAKE_BY_CITIZEN,
     PICKUP_REQUESTED,
     REQUEST_STATUS,
     UNREADABLE,
@@ -194,7 +194,7 @@ async def test_a_message_no_step_can_read_is_set_aside_with_its_bytes_and_the_pi
     bad_pickup = b'{"request_id": "' + marker.encode() + b'", "finger": 7}'  # a pickup desk's wrong field type
     bad_internal = b"not a validated submission " + marker.encode()
     await produce(kafka, [(marker.encode(), bad_pickup)], topic=PICKUP_REQUESTED.name)
-    await produce(kafka, [(marker.encode(), bad_internal)], topic=INTAKE_BY_CITIZEN.name)
+    await produce(kafka, [(marker.encode(), bad_internal)], topic=CITIZEN_INBOX.name)
     after = fresh_resident(random.Random())
     await produce(kafka, [(_nik(after).encode(), encode(after))])
 
@@ -204,9 +204,9 @@ async def test_a_message_no_step_can_read_is_set_aside_with_its_bytes_and_the_pi
     set_aside = ours(await read_until(kafka, UNREADABLE.name, lambda records: len(ours(records)) == 2))
     assert set(set_aside) == {bad_pickup, bad_internal}, "the raw bytes, unchanged"
     pickup_headers, internal_headers = set_aside[bad_pickup], set_aside[bad_internal]
-    assert pickup_headers[H.STAGE] == b"hand_over_cards"
+    assert pickup_headers[H.STAGE] == b"follow_cards"
     assert pickup_headers[H.ORIGINAL_TOPIC] == PICKUP_REQUESTED.name.encode()
-    assert internal_headers[H.STAGE] == b"record_enrollments"
+    assert internal_headers[H.STAGE] == b"record_and_approve"
     assert {pickup_headers[H.REASON], internal_headers[H.REASON]} == {FailureReason.UNREADABLE.encode()}
     assert pickup_headers[H.ERROR_CLASS].endswith(b"ValidationError")
     await read_until(kafka, REQUEST_STATUS.name,

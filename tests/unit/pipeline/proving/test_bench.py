@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 
 from events.status import RequestState, RequestStatus, TimelineEntry
 from pipeline.proving.bench.cost import Cost, cpu_seconds
 from pipeline.proving.bench.latency import latency_report, latency_to, percentile, step_durations, summary_ms, time_to
 from pipeline.proving.bench.relay import PIPELINE_HOPS, PIPELINE_PATH
+from pipeline.topology.routes import readers_of
 from pipeline.topology.topics import BY_NAME
 
 T0 = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)
@@ -51,7 +53,10 @@ def test_end_to_end_counts_only_collected_requests_that_were_sent() -> None:
 
 def test_the_baseline_relays_through_every_topic_a_request_takes() -> None:
     assert all(topic in BY_NAME for topic in PIPELINE_PATH)
-    assert PIPELINE_HOPS == len(PIPELINE_PATH) - 1 == 10
+    assert len(PIPELINE_PATH) - 1 == PIPELINE_HOPS
+    for before, after in itertools.pairwise(PIPELINE_PATH):
+        hop = [who for who in readers_of(BY_NAME[before]) if BY_NAME[after] in who.writes]
+        assert hop, f"nobody of the routing table reads {before} and writes {after}"
 
 
 def test_the_time_to_a_state_counts_from_the_send_and_skips_requests_that_never_got_there() -> None:

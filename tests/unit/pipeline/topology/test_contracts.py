@@ -143,7 +143,7 @@ def test_pipeline_receives_what_outside_programs_write_and_sends_its_own_results
     for operation in document["operations"].values():
         by_action[operation["action"]].add(addresses[operation["channel"]["$ref"].rsplit("/", 1)[1]])
     assert by_action["receive"] == {
-        "ektp.enrollment.submitted", "ektp.pickup.requested", "ektp.print.completed", "ektp.station.inventory",
+        "ektp.enrollment.submitted", "ektp.pickup.requested.v2", "ektp.print.completed", "ektp.station.inventory",
     }
     assert "ektp.print.requested" in by_action["send"]
     assert "ektp.approval.deadletter" in by_action["send"]
@@ -179,8 +179,9 @@ def test_message_keys_are_described_from_the_registry() -> None:
         for channel_id, channel in document["channels"].items()
     }
     assert keys["ektp.approval.decided"]["pattern"] == "^[0-9a-f]{64}$"
-    assert "request_id" in keys["ektp.pickup.requested"]["description"]
-    assert "pattern" in keys["ektp.pickup.requested"]
+    assert "request_id" in keys["ektp.request.status"]["description"]
+    assert keys["ektp.pickup.requested.v2"]["pattern"] == "^[0-9a-f]{64}$"
+    assert "ektp.pickup.requested" not in keys, "a retired topic is no longer part of the contract"
     assert keys["ektp.station.inventory"] == {"description": "station id", "type": "string"}
 
 

@@ -10,6 +10,7 @@ from pipeline.topology.topics import (
     FOREVER,
     REGISTRY,
     REQUEST_STATUS,
+    RETIRED,
     STATION_INVENTORY,
 )
 
@@ -18,8 +19,10 @@ CONTRACT_NAMES = {
     "ektp.enrollment.submitted", "ektp.enrollment.rejected", "ektp.enrollment.recorded",
     "ektp.approval.decided", "ektp.approval.deadletter", "ektp.approval.parked",
     "ektp.print.requested", "ektp.print.completed", "ektp.station.inventory",
-    "ektp.pickup.ready", "ektp.pickup.requested", "ektp.pickup.collected", "ektp.request.status",
+    "ektp.pickup.ready", "ektp.pickup.requested.v2", "ektp.pickup.collected", "ektp.request.status",
 }
+# Retired: their names stay taken, and the registry neither creates nor reads them.
+RETIRED_NAMES = {"ektp.pickup.requested"}
 
 
 def test_the_registry_holds_exactly_the_contract_topics() -> None:
@@ -27,6 +30,9 @@ def test_the_registry_holds_exactly_the_contract_topics() -> None:
     assert [spec.name for spec in REGISTRY] == list(BY_NAME)
     assert {spec.name for spec in CONTRACT_TOPICS} == CONTRACT_NAMES
     assert all(spec.name.startswith("ektp.internal.") for spec in REGISTRY if spec.internal)
+    assert {retired.name for retired in RETIRED} == RETIRED_NAMES
+    assert not RETIRED_NAMES & set(BY_NAME)
+    assert all(retired.replaced_by in BY_NAME for retired in RETIRED)
 
 
 def test_every_contract_topic_has_a_value_model() -> None:

@@ -8,8 +8,8 @@ import faust
 import pytest
 
 from pipeline.config import Settings
-from pipeline.topology.routes import APPROVE, STEPS
-from pipeline.topology.topics import APPROVAL_DECIDED, PRINT_REQUESTED
+from pipeline.topology.routes import RECORD_AND_APPROVE, STEPS
+from pipeline.topology.topics import APPROVAL_DECIDED, PICKUP_COLLECTED
 from pipeline.worker.app import create_app
 from pipeline.worker.build import WIRES, build_app
 from pipeline.worker.wiring import RoutingError, StepTopics
@@ -29,9 +29,9 @@ def test_each_agent_reads_exactly_what_its_step_reads(app: faust.App) -> None:
 
 
 def test_the_tables_are_the_ones_the_steps_own(app: faust.App) -> None:
-    """Every table belongs to one step of the routing table, and every table a step consults exists."""
-    owned = [name for step in STEPS for name in step.owns]
-    assert sorted(app.tables) == sorted(owned)
+    """Every table is kept by the steps of the routing table that own it, and every table consulted exists."""
+    owned = {name for step in STEPS for name in step.owns}
+    assert set(app.tables) == owned
     assert {name for step in STEPS for name in step.consults} <= set(owned)
 
 
@@ -42,8 +42,8 @@ def test_every_step_has_its_wiring() -> None:
 
 def test_an_agent_cannot_send_to_a_topic_its_step_does_not_declare(tmp_path: Path) -> None:
     """Asking for an undeclared output fails when the app is built, not when a message arrives."""
-    topics = StepTopics(create_app(Settings(run_dir=tmp_path)), APPROVE)
+    topics = StepTopics(create_app(Settings(run_dir=tmp_path)), RECORD_AND_APPROVE)
     topics.output(APPROVAL_DECIDED)
-    with pytest.raises(RoutingError, match=r"approve_enrollments may not write ektp\.print\.requested"):
-        topics.output(PRINT_REQUESTED)
+    with pytest.raises(RoutingError, match=r"record_and_approve may not write ektp\.pickup\.collected"):
+        topics.output(PICKUP_COLLECTED)
     assert APPROVAL_DECIDED.name not in topics.unused()

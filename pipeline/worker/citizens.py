@@ -1,0 +1,87 @@
+"""The worker's one table, `citizen_key_to_citizen`, and the locks that let two steps share it.
+
+Two steps change a citizen's entry: recording and approval (`agents/enrollment.py`), and cards and pickup
+(`agents/cards.py`). Both read topics keyed by citizen key with one partition count, so a citizen's entry and
+every event about them are on the same worker. Each step changes an entry while holding that citizen's lock,
+from reading it fresh to writing it back, so neither overwrites the other's change (the approval step's
+waits on central happen before it takes its locks). What a step sends is flushed before its table writes:
+a worker killed between the two reads the same events again and finds them not yet applied, and every step
+after that is idempotent by request_id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import faust
+from faust.types import TableT
+
+from pipeline.topology.routes import CITIZEN_TABLE
+from pipeline.worker import metrics
+from pipeline.worker.agents.kafka_io import act_for, encode
+from processors.citizen import Changed, Citizen
+
+
+class CitizenTable:
+    """citizen key -> `Citizen`, as JSON in a faust table whose changelog follows the citizen's partition."""
+
+    def __init__(self, app: faust.App, partitions: int) -> None:
+        self.table: TableT[str, Any] = app.Table(
+            CITIZEN_TABLE, default=None, partitions=partitions,
+            help="Per citizen: their requests, the approval's memory, recent statuses, cards to hand over",
+        )
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> its lock and how many hold or wait
+
+    def get(self, citizen_key: str) -> Citizen:
+        return Citizen.from_json(self.table.get(citizen_key))
+
+    def get_json(self, citizen_key: str) -> dict[str, Any] | None:
+        """The raw entry, for a reader that needs one field of it and no model."""
+        value: dict[str, Any] | None = self.table.get(citizen_key)
+        return value
+
+    def put(self, citizen_key: str, citizen: Citizen, event: Any) -> None:
+        """Write the entry; its changelog record goes to the partition of `event`, the citizen's."""
+        act_for(event)
+        self.table[citizen_key] = citizen.to_json()
+
+    @contextlib.asynccontextmanager
+    async def held(self, citizen_keys: Iterable[str]) -> AsyncIterator[None]:
+        """Hold the locks of `citizen_keys`, taken in one order so that two steps never wait on each other."""
+        keys = sorted(set(citizen_keys))
+        locks = [self._enter(key) for key in keys]
+        taken: list[asyncio.Lock] = []
+        try:
+            for lock in locks:
+                await lock.acquire()
+                taken.append(lock)
+            yield
+        finally:
+            for lock in taken:
+                lock.release()
+            for key in keys:
+                self._leave(key)
+
+    def _enter(self, key: str) -> asyncio.Lock:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        return lock
+
+    def _leave(self, key: str) -> None:
+        lock, users = self._locks[key]
+        if users == 1:
+            del self._locks[key]
+        else:
+            self._locks[key] = (lock, users - 1)
+
+
+async def publish(changed: Changed, *, ready: faust.TopicT, statuses: faust.TopicT) -> None:
+    """Send what a step changed: each card announced ready, and the last status of each request it moved."""
+    for announcement in changed.ready:
+        await ready.send(key=announcement.citizen_key.encode(), value=encode(announcement))
+    for status in changed.statuses.values():
+        await statuses.send(key=status.request_id.encode(), value=encode(status))
+        metrics.STATUS_CHANGES.labels(status.state.value).inc()
