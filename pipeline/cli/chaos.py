@@ -24,6 +24,7 @@ def chaos(
     count: int = typer.Option(1000, "--count", min=20, help="Submissions sent (about 1% malformed, 1% repeated)"),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the synthetic residents (default: random)"),
     outage: float = typer.Option(4.0, "--outage", min=0.5, help="Seconds each central outage (down, hang) lasts"),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes; SIGKILLs take each in turn"),
     timeout: float | None = typer.Option(None, "--timeout", min=1,
                                          help="Seconds to wait after the last fault for every request to end"),
     keep: bool = typer.Option(False, "--keep", help="Keep the private system's folder (logs, journal, cards)"),
@@ -35,7 +36,7 @@ def chaos(
     # The run restarts the broker on purpose: its own clients' reconnection errors are expected, not news.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     plan = ChaosPlan(count=count, seed=secrets.randbelow(2**31) if seed is None else seed, outage_seconds=outage,
-                     timeout=timeout or max(180.0, count / 4), keep=keep)
+                     workers=workers, timeout=timeout or max(180.0, count / 4), keep=keep)
     result = asyncio.run(run_chaos(plan, progress))
     verdict = result.verdict
     if as_json:

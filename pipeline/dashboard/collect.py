@@ -30,7 +30,8 @@ from pipeline.dashboard.figures import (
     step_of_topic,
 )
 from pipeline.deadletter.view import DeadLetterEntry, DeadLetterStats
-from pipeline.topology.topics import UNREADABLE
+from pipeline.kafka.groups import Member
+from pipeline.topology.topics import CITIZEN_INBOX, UNREADABLE
 from processors.backlog import backlog_by_step, stuck_requests
 
 RATE_WINDOW = 30.0  # seconds of end-offset samples a topic's rate is taken over
@@ -46,6 +47,8 @@ class KafkaOffsets(Protocol):
     async def end_offsets(self) -> dict[Partition, int]: ...
 
     async def committed(self) -> dict[str, dict[Partition, int]]: ...
+
+    async def workers(self) -> list[Member]: ...
 
 
 class CentralProbe(Protocol):
@@ -120,7 +123,9 @@ class Collector:
             committed = await self.kafka.committed()
         except Exception as error:  # noqa: BLE001 (a broker hiccup is shown on the page, not raised)
             self._errors.append(f"kafka: {type(error).__name__}")
-            return {"topics": [], "lag": [], "unreadable": None}
+            return {"topics": [], "lag": [], "unreadable": None, "workers": []}
+        workers = [{"client_id": member.client_id, "host": member.host,
+                    "partitions": list(member.of(CITIZEN_INBOX.name))} for member in await self.kafka.workers()]
         rows = lag_rows(committed, ends)
         lags, totals = lag_by_topic(rows), end_offsets_by_topic(ends)
         topics = []
@@ -132,7 +137,7 @@ class Collector:
         lag = [{"group": row.group, "topic": row.topic, "partition": row.partition, "committed": row.committed,
                 "end_offset": row.end_offset, "lag": row.lag} for row in rows]
         # Messages a step could not read, set aside in their own topic: each one needs a person.
-        return {"topics": topics, "lag": lag, "unreadable": totals.get(UNREADABLE.name, 0)}
+        return {"topics": topics, "lag": lag, "unreadable": totals.get(UNREADABLE.name, 0), "workers": workers}
 
     def _dead_letters(self, now: dt.datetime) -> dict[str, Any]:
         shown = self.dead_letters.stats().as_json(now)

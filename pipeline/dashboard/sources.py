@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from events.printing import StationInventory
 from pipeline.config import Settings
 from pipeline.dashboard.figures import Partition, breaker_from_metrics
+from pipeline.kafka.groups import Member, group_members
 from pipeline.kafka.reading import Record, TopicFollower
 from pipeline.probes import http_ok
 from pipeline.topology.topics import REGISTRY, STATION_INVENTORY
@@ -75,6 +76,10 @@ class KafkaSource:
             if offsets:
                 found[group] = {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
         return found
+
+    async def workers(self) -> list[Member]:
+        """The worker group's members, each with its partitions; none while the group is rebalancing."""
+        return await group_members(self.settings.bootstrap_servers, self.settings.app_id) or []
 
     async def _registry_partitions(self) -> list[TopicPartition]:
         now = asyncio.get_running_loop().time()

@@ -120,6 +120,11 @@ class Supervisor:
             child.wait()
         return True
 
+    @property
+    def started(self) -> list[str]:
+        """Names of the services this supervisor started and has not stopped yet, running or not."""
+        return list(self._children)
+
     def running(self) -> list[str]:
         """Names of the services whose process runs now."""
         if not self.pids.is_dir():

@@ -111,7 +111,7 @@ class Sandbox:
 
     def close(self) -> None:
         """Stop every service in reverse order, then the broker; remove the folder unless it is kept."""
-        for name in stopping_order([*ORDER, *self.supervisor.running()]):
+        for name in stopping_order([*ORDER, *self.supervisor.running(), *self.supervisor.started]):
             self.supervisor.stop(name)
         self.launcher.stop()
         if self.supervisor.killed:  # what they were stuck on is in their logs: keep them for a person to read

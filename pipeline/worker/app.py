@@ -12,6 +12,10 @@ from pipeline.worker.faust_fixes import seek_before_fetching_on_start
 SESSION_TIMEOUT_SECONDS = 8.0
 HEARTBEAT_INTERVAL_SECONDS = 2.0  # at most a third of the session timeout, as Kafka advises
 STANDBY_REPLICAS = 1  # a warm copy of each table partition on another worker: a takeover replays no changelog
+# The group's leader assigns only the partitions its metadata shows; metadata fetched while the broker was still
+# coming back lists the topics without partitions, and the group would own nothing of them until the next
+# refresh. A refresh that finds them changes the leader's snapshot, and the group rebalances.
+METADATA_MAX_AGE_MS = 10_000
 
 
 def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
@@ -43,6 +47,7 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
         # was not acked is read again after the restart instead.
         stream_wait_empty=False,
         table_standby_replicas=STANDBY_REPLICAS,
+        consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
         autodiscover=False,
     )
     seek_before_fetching_on_start(app)

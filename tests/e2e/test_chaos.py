@@ -21,10 +21,11 @@ COUNT = 100
 FAULT_KINDS = {"worker_sigkill", "station_sigkill_mid_print", "broker_restart", "central_down", "central_hang"}
 
 
-def test_chaos_loses_nothing_and_prints_nothing_twice_under_every_kind_of_fault(tmp_path: Path) -> None:
-    """Worker SIGKILLed twice, station SIGKILLed mid-print, broker restarted, central down then hanging:
-    every request ends terminal, none lost, none printed twice, no status moves backwards."""
-    finished = run_ektp("chaos", "--count", str(COUNT), "--outage", "2", "--json",
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chaos_loses_nothing_and_prints_nothing_twice_under_every_kind_of_fault(tmp_path: Path, workers: int) -> None:
+    """Worker SIGKILLed twice (each of two in turn), station SIGKILLed mid-print, broker restarted, central down
+    then hanging: every request ends terminal, none lost, none printed twice, no status moves backwards."""
+    finished = run_ektp("chaos", "--count", str(COUNT), "--outage", "2", "--workers", str(workers), "--json",
                         settings=Settings(run_dir=tmp_path / "run"), timeout=420)
     output = finished.stdout + finished.stderr
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-4000:]
@@ -43,5 +44,8 @@ def test_chaos_loses_nothing_and_prints_nothing_twice_under_every_kind_of_fault(
     kinds = [fault["kind"] for fault in verdict["faults"]]
     assert set(kinds) == FAULT_KINDS
     assert kinds.count("worker_sigkill") == 2
+    killed = [fault["detail"].split()[3] for fault in verdict["faults"] if fault["kind"] == "worker_sigkill"]
+    assert killed == (["worker", "worker"] if workers == 1 else ["worker", "worker-2"])
+    assert verdict["workers"] == workers
     assert all(fault["at_s"] >= 0 for fault in verdict["faults"])
     assert re.search(r"(?<!\d)\d{16}(?!\d)", output) is None  # no full NIK on the screen or in the logs

@@ -87,6 +87,13 @@ function renderLink(link) {
     el("li", {}, clock(change.at) + " · " + change.state + " · breaker " + (change.breaker || "?"))));
 }
 
+function renderWorkers(workers) {
+  $("workers").replaceChildren(...(workers.length ? workers.map((worker) =>
+    el("li", {}, worker.client_id + " (" + worker.host + "): " + (worker.partitions.length
+      ? "partisi / partitions " + worker.partitions.join(", ") : "menunggu pembagian / being assigned")))
+    : [el("li", {}, "tidak ada pekerja / no worker")]));
+}
+
 function renderDeadLetters(dlq, replay) {
   $("dlq-pending").textContent = dlq.pending;
   $("dlq-parked").textContent = dlq.parked;
@@ -166,6 +173,7 @@ function render(overview) {
   $("request-count").textContent = overview.requests;
   renderFlow(overview);
   renderLink(overview.central_link);
+  renderWorkers(overview.workers || []);
   renderDeadLetters(overview.dlq, overview.replay);
   $("unreadable").textContent = overview.unreadable ?? "–";
   renderStations(overview.stations);

@@ -22,7 +22,7 @@ from rich.console import Console
 from pipeline.central.admin import call_outage_admin
 from pipeline.errors import EktpError
 from pipeline.processes.supervisor import Service
-from pipeline.processes.system import services
+from pipeline.processes.system import services, worker_name
 from pipeline.proving.sandbox import Sandbox
 
 CENTRAL_FLAGS = ("--latency-ms", "5")
@@ -74,19 +74,24 @@ class Injector:
 
     def service(self, name: str) -> Service:
         """The service `name` as `ektp up` would start it in this sandbox."""
-        listed = services(self.settings, station=self.sandbox.station, central_flags=CENTRAL_FLAGS)
+        listed = services(self.settings, station=self.sandbox.station, central_flags=CENTRAL_FLAGS,
+                          workers=self.sandbox.workers)
         return next(service for service in listed if service.name == name)
 
     async def kill_worker(self, number: int) -> None:
-        """SIGKILL the worker, then start a new one and wait until it answers."""
+        """SIGKILL a worker (with several, each in turn), then start it again and wait until it answers.
+
+        With several workers the others take over its partitions meanwhile, after its session times out.
+        """
         began = time.monotonic()
-        pid = self.sandbox.supervisor.pid_of("worker")
+        name = worker_name((number - 1) % self.sandbox.workers + 1)
+        pid = self.sandbox.supervisor.pid_of(name)
         if pid is None:
-            raise EktpError("the worker is not running: nothing to kill")
+            raise EktpError(f"{name} is not running: nothing to kill")
         os.kill(pid, signal.SIGKILL)
-        await asyncio.to_thread(self.sandbox.supervisor.stop, "worker")  # reaps it; it is dead already
-        await self.sandbox.supervisor.start(self.service("worker"))
-        self.log.add("worker_sigkill", began, f"SIGKILL #{number} to pid {pid}; restarted")
+        await asyncio.to_thread(self.sandbox.supervisor.stop, name)  # reaps it; it is dead already
+        await self.sandbox.supervisor.start(self.service(name))
+        self.log.add("worker_sigkill", began, f"SIGKILL #{number} to {name} (pid {pid}); restarted")
 
     async def restart_broker(self) -> None:
         """Stop the broker (SIGTERM, as a host reboot would) and start it again on the same data."""

@@ -49,6 +49,7 @@ class ChaosPlan:
     count: int
     seed: int
     station: str = "TPI-01"
+    workers: int = 1
     outage_seconds: float = 4.0
     timeout: float = 600.0  # seconds to wait, after the last fault, for every request to be terminal
     keep: bool = False  # keep the sandbox's folder (logs, journal, cards) for a look afterwards
@@ -67,6 +68,7 @@ class ChaosResult:
     duration_s: float
     timed_out: bool
     folder: str | None
+    workers: int = 1
 
     @property
     def failed(self) -> list[str]:
@@ -89,7 +91,7 @@ class ChaosResult:
             "order_violations": verdict.order_violations, "dlq_pending": verdict.dlq_pending,
             "dlq_parked": verdict.dlq_parked, "final_states": dict(verdict.final_states),
             "faults": self.faults, "fault_kinds": self.fault_kinds, "duration_s": self.duration_s,
-            "timed_out": self.timed_out, "folder": self.folder,
+            "timed_out": self.timed_out, "folder": self.folder, "workers": self.workers,
         }
 
 
@@ -97,9 +99,9 @@ async def run_chaos(plan: ChaosPlan, console: Console) -> ChaosResult:
     """Run the plan on a private system and judge it; the system is gone when this returns."""
     submissions = generate_submissions(plan.count, seed=plan.seed, today=dt.datetime.now(WIB).date(), mix=plan.mix())
     sandbox = Sandbox(station=plan.station, central_flags=CENTRAL_FLAGS, only=("central-sim", "worker"),
-                      keep=plan.keep, **FAST_LINK, dlq_max_attempts=5)
-    console.print(f"chaos: {len(submissions)} submissions (seed {plan.seed}); starting a private system in "
-                  f"{sandbox.folder}")
+                      workers=plan.workers, keep=plan.keep, **FAST_LINK, dlq_max_attempts=5)
+    console.print(f"chaos: {len(submissions)} submissions (seed {plan.seed}), {plan.workers} worker(s); starting a "
+                  f"private system in {sandbox.folder}")
     started = time.monotonic()
     async with sandbox as settings:
         log = FaultLog(console, started)
@@ -129,7 +131,7 @@ async def run_chaos(plan: ChaosPlan, console: Console) -> ChaosResult:
     return ChaosResult(
         verdict=verdict, faults=[fault.as_json() for fault in log.faults], fault_kinds=log.kinds,
         duration_s=round(time.monotonic() - started, 1), timed_out=timed_out,
-        folder=str(sandbox.folder) if plan.keep else None,
+        folder=str(sandbox.folder) if plan.keep else None, workers=plan.workers,
     )
 
 

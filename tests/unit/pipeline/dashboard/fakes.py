@@ -11,6 +11,7 @@ from events.printing import StationInventory
 from events.status import RequestState, RequestStatus, TimelineEntry
 from pipeline.dashboard.figures import Partition
 from pipeline.deadletter.view import DeadLetterEntry, DeadLetterStats
+from pipeline.kafka.groups import Member
 
 NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 NIK = "2172041708900001"
@@ -21,6 +22,7 @@ SECRET = b"unit-test-secret"
 class FakeKafka:
     ends: dict[Partition, int] = field(default_factory=dict)
     groups: dict[str, dict[Partition, int]] = field(default_factory=dict)
+    members: list[Member] = field(default_factory=list)
     broken: bool = False
 
     async def end_offsets(self) -> dict[Partition, int]:
@@ -30,6 +32,9 @@ class FakeKafka:
 
     async def committed(self) -> dict[str, dict[Partition, int]]:
         return {group: dict(offsets) for group, offsets in self.groups.items()}
+
+    async def workers(self) -> list[Member]:
+        return list(self.members)
 
 
 @dataclass

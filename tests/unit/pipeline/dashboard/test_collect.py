@@ -15,7 +15,8 @@ from events.status import RequestState
 from pipeline.config import Settings
 from pipeline.dashboard.collect import Collector
 from pipeline.dashboard.sources import InventoryView
-from pipeline.topology.topics import STATION_INVENTORY, UNREADABLE
+from pipeline.kafka.groups import Member
+from pipeline.topology.topics import CITIZEN_INBOX, STATION_INVENTORY, UNREADABLE
 from tests.unit.pipeline.dashboard.fakes import (
     NIK,
     NOW,
@@ -69,6 +70,17 @@ async def test_messages_set_aside_as_unreadable_are_counted_over_every_partition
     built, _clock = collector(kafka=kafka)
     assert (await built.sample())["unreadable"] == 3
     assert (await collector()[0].sample())["unreadable"] == 0
+
+
+async def test_each_worker_is_shown_with_the_partitions_it_owns() -> None:
+    """The worker group's members, each with its partitions of the citizens' inbox (the stateful steps' share)."""
+    members = [Member("ektp-worker-a-1", "10.0.0.1", {CITIZEN_INBOX.name: (0, 2), "ektp.enrollment.submitted": (0,)}),
+               Member("ektp-worker-b-2", "10.0.0.2", {})]
+    built, _clock = collector(kafka=FakeKafka(members=members))
+    assert (await built.sample())["workers"] == [
+        {"client_id": "ektp-worker-a-1", "host": "10.0.0.1", "partitions": [0, 2]},
+        {"client_id": "ektp-worker-b-2", "host": "10.0.0.2", "partitions": []},
+    ]
 
 
 async def test_a_broker_that_does_not_answer_is_an_error_on_the_page_not_an_exception() -> None:
