@@ -154,6 +154,11 @@ class BrokerLauncher:
 
     # -- process ----------------------------------------------------------------------------------------
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs."""
+        return self._pid()
+
     def _pid(self) -> int | None:
         try:
             pid = int(self.pid_file.read_text().strip())

@@ -34,6 +34,9 @@ def test_bench_collects_every_request_and_reports_its_figures(tmp_path: Path) ->
                    "share_of_faust_relay", "records_per_request", "worker_cpu_ms_per_request"):
         assert result[figure] > 0, figure
     assert result["workers"] == 1
+    by_process = result["cpu_ms_per_request_by_process"]
+    assert {"worker", "station", "central-sim", "broker", "bench"} <= set(by_process)
+    assert by_process["worker"] == pytest.approx(result["worker_cpu_ms_per_request"], abs=0.01)
     assert result["cost"]["records"] >= COUNT * 8, "every request writes at least its contract topics"
     assert 0 < result["latency_steady_ms"]["p50"] <= result["latency_steady_ms"]["p99"]
     assert result["steady"]["collected"] == result["steady"]["count"] > 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -54,11 +54,16 @@ def cpu_seconds(pids: Iterable[int]) -> float:
 
 @dataclass(frozen=True)
 class Cost:
-    """Records written and worker CPU spent in a window, per request collected in it."""
+    """Records written and CPU spent in a window, per request collected in it.
+
+    `cpu_seconds` is the workers'; `cpu_by_process` every process measured, by name (workers, station,
+    central-sim, broker, the bench itself), so that what limits a run shows in its result.
+    """
 
     records: int
     cpu_seconds: float
     requests: int
+    cpu_by_process: dict[str, float] = field(default_factory=dict)
 
     @property
     def records_per_request(self) -> float:
@@ -68,21 +73,30 @@ class Cost:
     def cpu_ms_per_request(self) -> float:
         return 1000 * self.cpu_seconds / self.requests if self.requests else 0.0
 
+    def cpu_ms_per_request_by_process(self) -> dict[str, float]:
+        if not self.requests:
+            return {}
+        return {name: round(1000 * seconds / self.requests, 2) for name, seconds in self.cpu_by_process.items()}
+
 
 class CostMeter:
-    """Marks the start of a window, then measures what it cost."""
+    """Marks the start of a window, then measures what it cost.
 
-    def __init__(self, settings: Settings, worker_pids: list[int]) -> None:
+    `processes` names the pids to measure; those named `worker...` are the workers.
+    """
+
+    def __init__(self, settings: Settings, processes: dict[str, int]) -> None:
         self.settings = settings
-        self.worker_pids = worker_pids
+        self.processes = processes
         self._records = 0
-        self._cpu = 0.0
+        self._cpu: dict[str, float] = {}
 
     async def start(self) -> None:
         self._records = await records_written(self.settings)
-        self._cpu = cpu_seconds(self.worker_pids)
+        self._cpu = {name: cpu_seconds([pid]) for name, pid in self.processes.items()}
 
     async def stop(self, requests: int) -> Cost:
-        cpu = cpu_seconds(self.worker_pids) - self._cpu
+        spent = {name: cpu_seconds([pid]) - self._cpu[name] for name, pid in self.processes.items()}
         records = await records_written(self.settings) - self._records
-        return Cost(records=records, cpu_seconds=cpu, requests=requests)
+        workers = sum(seconds for name, seconds in spent.items() if name.startswith("worker"))
+        return Cost(records=records, cpu_seconds=workers, requests=requests, cpu_by_process=spent)

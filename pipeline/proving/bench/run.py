@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 import time
 from collections.abc import Callable
@@ -89,7 +90,7 @@ async def run_bench(plan: BenchPlan, *, say: Callable[[str], None] = print) -> d
                             f"{worker_trouble(sandbox.supervisor.log_path('worker'))}")
         say(f"end to end: {plan.count} requests, submitted → COLLECTED")
         measured = submissions[WARM_UP:WARM_UP + plan.count]
-        meter = CostMeter(settings, worker_pids(sandbox))
+        meter = CostMeter(settings, measured_processes(sandbox))
         await meter.start()
         pipeline = await bench_end_to_end(settings, measured, timeout=plan.timeout, rate=plan.rate, say=say)
         cost = await meter.stop(pipeline.collected)
@@ -143,6 +144,7 @@ def result_of(
                                  if framework.records_per_second else 0.0),
         "records_per_request": round(cost.records_per_request, 2),
         "worker_cpu_ms_per_request": round(cost.cpu_ms_per_request, 2),
+        "cpu_ms_per_request_by_process": cost.cpu_ms_per_request_by_process(),
         "latency_steady_ms": steady.ready_ms,
         "steady": {"rate": round(steady_rate, 1), "count": steady.count, "collected": steady.collected,
                    "to_collected_ms": steady.latency_ms},
@@ -168,10 +170,11 @@ def result_of(
     }
 
 
-def worker_pids(sandbox: Sandbox) -> list[int]:
-    """The pids of the sandbox's workers."""
-    pids = [sandbox.supervisor.pid_of(name) for name in sandbox.supervisor.running() if name.startswith("worker")]
-    return [pid for pid in pids if pid is not None]
+def measured_processes(sandbox: Sandbox) -> dict[str, int]:
+    """The pids of the sandbox's processes by name (workers, station, central-sim), its broker's and the bench's."""
+    pids = {name: sandbox.supervisor.pid_of(name) for name in sandbox.supervisor.running()}
+    pids |= {"broker": sandbox.launcher.pid, "bench": os.getpid()}
+    return {name: pid for name, pid in pids.items() if pid is not None}
 
 
 def worker_trouble(log: Path) -> str:
