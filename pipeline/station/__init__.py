@@ -15,6 +15,8 @@
   resume on `ektp station restock`, first-time cards first when blanks are short (queue.py).
 - Cards are PNGs written atomically (render.py) into a 0700 folder; `ektp.print.completed` is sent from
   the journal's outbox with acks=all, re-sent unchanged after a crash.
+- The print work goes in batches of the jobs that are ready, up to a cap (engine.py): each durable step
+  is one synced journal transaction for the whole batch (group commit); a lone job is a batch of one.
 - Recovery (recovery.py) makes a SIGKILL at any instant safe: no request is ever printed twice.
 - `/metrics` for Prometheus (metrics.py); `EKTP_STATION_CRASH_AT` is a crash hook for tests only (crash.py).
 """

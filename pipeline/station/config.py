@@ -45,6 +45,10 @@ class StationConfig:
     crash_hook: CrashHook = field(default_factory=CrashHook)
     # Benchmarks only: a 1x1 placeholder instead of the drawn card (written, fsynced and journaled the same).
     instant: bool = False
+    # Group commit (engine.py): the most jobs one step takes, each of its durable changes one transaction.
+    batch_size: int = 100
+    # Seconds a print batch may run before it records the cards printed so far (bounds a card's wait).
+    batch_record_after: float = 0.5
 
     def __post_init__(self) -> None:
         if not STATION_ID.match(self.station_id):
@@ -53,6 +57,10 @@ class StationConfig:
             raise StationError(f"office code {self.office_code!r}: four digits, e.g. 2172")
         if not 0.0 <= self.misprint_rate < 1.0:
             raise StationError(f"misprint rate {self.misprint_rate}: from 0 up to (not including) 1")
+        if self.batch_size < 1:
+            raise StationError(f"batch size {self.batch_size}: at least 1")
+        if self.batch_record_after < 0:
+            raise StationError(f"batch record interval {self.batch_record_after}: not negative")
 
     @classmethod
     def from_settings(

@@ -17,13 +17,20 @@ from pipeline.station.errors import StationError
 
 
 class CrashPoint(StrEnum):
-    """Where the station can be killed on purpose, in the order a job passes them."""
+    """Where the station can be killed on purpose, in the order a job passes them.
+
+    A point passed once per batch counts batches (after_commit, mid_reserve, mid_record, after_record);
+    every other point counts jobs, in the order of the batch (`mid_render:2`: the second card's render).
+    """
 
     AFTER_COMMIT = "after_commit"  # the Kafka offset is committed, the journal does not know yet
-    AFTER_VERIFY = "after_verify"  # the approval verified and journaled
-    AFTER_RESERVE = "after_reserve"  # a blank reserved, card serial assigned, nothing printed
-    MID_RENDER = "mid_render"  # the PNG half written, as a temp file
-    AFTER_PNG = "after_png"  # the PNG in place, the journal still says `printing`
+    AFTER_VERIFY = "after_verify"  # the batch's approvals verified and journaled (passed once per job)
+    MID_RESERVE = "mid_reserve"  # the batch's blank reservations half written, not committed
+    AFTER_RESERVE = "after_reserve"  # the batch's blanks reserved, card serials assigned, nothing printed
+    MID_RENDER = "mid_render"  # a card's PNG half written, as a temp file
+    AFTER_PNG = "after_png"  # a card's PNG in place, the journal still says `printing`
+    MID_RECORD = "mid_record"  # the batch's printed cards half recorded, not committed
+    AFTER_RECORD = "after_record"  # the batch's cards recorded `printed`, print.completed not sent yet
     AFTER_REPORT = "after_report"  # print.completed acknowledged, the journal still says `printed`
 
 

@@ -7,6 +7,9 @@ applied (deduplicated by event_id); and an outbox of every message the station o
 sent later and re-sent unchanged (same event_id) after a crash.
 
 Every method is one transaction, so a SIGKILL leaves the journal before or after it, never between.
+The print work's methods take a batch of jobs (group commit): verdicts, blank reservations and printed
+cards are each one synced transaction for the whole batch, and each job's row still moves on its own, so
+recovery settles a batch's jobs one by one as it settles a single job.
 The file holds card data (personal data) until a job is reported: it lives in the station's 0700 folder,
 and the card data of a reported job is erased (`payload` set to NULL), keeping only ids and serials.
 """
@@ -20,7 +23,7 @@ import json
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,6 +166,11 @@ def card_event_id(station_id: str, request_id: str, card_serial: str) -> uuid.UU
     return uuid.uuid5(CARD_EVENT_NAMESPACE, f"{station_id}/{request_id}/{card_serial}")
 
 
+def _half(count: int) -> int:
+    """After how many of `count` rows a transaction is half written (1 of 1: the only row, before the commit)."""
+    return (count + 1) // 2
+
+
 class Journal:
     """The journal of one station. Not shared between processes (the station holds a file lock)."""
 
@@ -277,9 +285,10 @@ class Journal:
 
     # -- verification
 
-    def next_to_verify(self, now: float) -> JobRow | None:
-        return self._job("SELECT * FROM jobs WHERE state = ? AND owned = 1 AND next_attempt_at <= ?"
-                         " ORDER BY arrival LIMIT 1", (JobState.RECEIVED.value, now))
+    def due_for_verification(self, now: float, limit: int) -> list[JobRow]:
+        """The owned jobs whose approval is to be checked now, oldest first, at most `limit`."""
+        return self._jobs("SELECT * FROM jobs WHERE state = ? AND owned = 1 AND next_attempt_at <= ?"
+                          " ORDER BY arrival LIMIT ?", (JobState.RECEIVED.value, now, limit))
 
     def next_verification_due(self) -> float | None:
         """When the earliest deferred verification is due, in `time.time()` seconds; None when none waits."""
@@ -287,21 +296,32 @@ class Journal:
                                (JobState.RECEIVED.value,)).fetchone()
         return None if row[0] is None else float(row[0])
 
-    def record_verified(self, job_key: str, kid: str) -> None:
-        self._move(job_key, JobState.RECEIVED, JobState.VERIFIED, kid=kid)
+    def record_verdicts(
+        self, *, verified: Sequence[tuple[str, str]] = (), refused: Sequence[tuple[str, str, str | None]] = (),
+        deferred: Sequence[str] = (), retry_at: float = 0.0,
+    ) -> None:
+        """A batch's verdicts in one transaction: verified (job_key, kid); refused (job_key, reason, kid); deferred.
+
+        Refused is for good: never printed, the status tracker gets a note, the card data is erased. Deferred
+        jobs (central's keys unavailable) are tried again from `retry_at`.
+        """
+        with self._tx() as db:
+            for job_key, kid in verified:
+                self._require(job_key, JobState.RECEIVED)
+                db.execute("UPDATE jobs SET state = ?, kid = ?, updated_at = ? WHERE job_key = ?",
+                           (JobState.VERIFIED.value, kid, now_text(), job_key))
+            for job_key, reason, refusing_kid in refused:
+                row = self._require(job_key, JobState.RECEIVED)
+                db.execute("UPDATE jobs SET state = ?, note = ?, kid = ?, payload = NULL, updated_at = ?"
+                           " WHERE job_key = ?", (JobState.REFUSED.value, reason, refusing_kid, now_text(), job_key))
+                self._add_status_note(db, row, "PRINT_QUEUED", REFUSAL_NOTE, suffix=f"refused/{row.payload_sha256}")
+            for job_key in deferred:
+                db.execute("UPDATE jobs SET next_attempt_at = ?, updated_at = ? WHERE job_key = ?",
+                           (retry_at, now_text(), job_key))
 
     def defer_verification(self, job_key: str, retry_at: float) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE jobs SET next_attempt_at = ?, updated_at = ? WHERE job_key = ?",
-                       (retry_at, now_text(), job_key))
-
-    def record_refused(self, job_key: str, reason: str, kid: str | None) -> None:
-        """Refused for good: never printed; the status tracker gets a note; the card data is erased."""
-        with self._tx() as db:
-            row = self._require(job_key, JobState.RECEIVED)
-            db.execute("UPDATE jobs SET state = ?, note = ?, kid = ?, payload = NULL, updated_at = ?"
-                       " WHERE job_key = ?", (JobState.REFUSED.value, reason, kid, now_text(), job_key))
-            self._add_status_note(db, row, "PRINT_QUEUED", REFUSAL_NOTE, suffix=f"refused/{row.payload_sha256}")
+        """Try the job's verification again from `retry_at` (`time.time()` seconds)."""
+        self.record_verdicts(deferred=[job_key], retry_at=retry_at)
 
     # -- the queue for blanks
 
@@ -334,76 +354,104 @@ class Journal:
                                (request_id, job_key)).fetchone()
         return row is not None
 
-    def record_duplicate(self, job_key: str) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE jobs SET state = ?, payload = NULL, updated_at = ? WHERE job_key = ?",
-                       (JobState.DUPLICATE.value, now_text(), job_key))
-
     # -- blanks and printing
 
-    def reserve_blank(self, job_key: str) -> JobRow | None:
-        """Take a blank for the job: stock - 1, card serial (kept from an earlier attempt) and blank serial.
+    def reserve_blanks(
+        self, job_keys: Sequence[str], *, duplicates: Sequence[str] = (), halfway: Callable[[], None] | None = None,
+    ) -> list[JobRow]:
+        """Take a blank for each job, in order, in one transaction; the jobs now `printing`, as reserved.
 
-        None when there is no blank left. The inventory event goes to the outbox in the same transaction.
+        Each job gets stock - 1, a card serial (kept from an earlier attempt) and a blank serial, and its
+        inventory event goes to the outbox (one per blank, with the stock it left). Reserving stops when
+        the stock is out. `duplicates` (jobs of a request that already has a card) end as duplicates in
+        the same transaction. `halfway` runs inside the transaction, after half of the jobs (crash tests).
         """
+        reserved: list[JobRow] = []
         with self._tx() as db:
-            row = self._require(job_key, JobState.VERIFIED, JobState.WAITING)
+            for job_key in duplicates:
+                db.execute("UPDATE jobs SET state = ?, payload = NULL, updated_at = ? WHERE job_key = ?",
+                           (JobState.DUPLICATE.value, now_text(), job_key))
             stock = self._stock(db)
-            if stock["blank_stock"] <= 0:
-                return None
-            cards, blanks = int(stock["cards_issued"]), int(stock["blanks_used"]) + 1
-            card_serial = row.card_serial
-            if card_serial is None:
-                cards += 1
-                card_serial = f"{self.station_id}-{cards:08d}"
-            blank_serial = f"BLK-{self.station_id}-{blanks:06d}"
-            remaining = int(stock["blank_stock"]) - 1
+            remaining, cards, blanks = int(stock["blank_stock"]), int(stock["cards_issued"]), int(stock["blanks_used"])
+            for index, job_key in enumerate(job_keys, start=1):
+                if remaining <= 0:
+                    break
+                row = self._require(job_key, JobState.VERIFIED, JobState.WAITING)
+                card_serial = row.card_serial
+                if card_serial is None:
+                    cards += 1
+                    card_serial = f"{self.station_id}-{cards:08d}"
+                blanks += 1
+                remaining -= 1
+                db.execute("UPDATE jobs SET state = ?, card_serial = ?, blank_serial = ?, updated_at = ?"
+                           " WHERE job_key = ?", (JobState.PRINTING.value, card_serial,
+                                                  f"BLK-{self.station_id}-{blanks:06d}", now_text(), job_key))
+                self._add_inventory(db, remaining, -1, "print")
+                reserved.append(self._require(job_key, JobState.PRINTING))
+                if halfway is not None and index == _half(len(job_keys)):
+                    halfway()
             db.execute("UPDATE stock SET blank_stock = ?, cards_issued = ?, blanks_used = ? WHERE id = 1",
                        (remaining, cards, blanks))
-            db.execute("UPDATE jobs SET state = ?, card_serial = ?, blank_serial = ?, updated_at = ? WHERE job_key = ?",
-                       (JobState.PRINTING.value, card_serial, blank_serial, now_text(), job_key))
-            self._add_inventory(db, remaining, -1, "print")
-            return self._require(job_key, JobState.PRINTING)
+        return reserved
 
-    def record_misprint(self, job_key: str) -> JobRow:
-        """The blank came out spoiled: take another (a `misprint` event), or queue the job again without one."""
+    def printing(self, limit: int = -1) -> list[JobRow]:
+        """Jobs with a blank reserved and no card recorded yet, oldest first, at most `limit` (-1: all).
+
+        After a crash these are the recovery's cases: a job whose card file exists was printed.
+        """
+        return self._jobs("SELECT * FROM jobs WHERE state = ? AND owned = 1 ORDER BY arrival LIMIT ?",
+                          (JobState.PRINTING.value, limit))
+
+    def record_prints(
+        self, printed: Sequence[tuple[str, dt.datetime]], misprinted: Sequence[str] = (),
+        *, halfway: Callable[[], None] | None = None,
+    ) -> list[CardPrinted]:
+        """A batch's print results in one transaction; the print.completed events of the printed cards.
+
+        Each printed (job_key, printed_at) becomes `printed` with its print.completed in the outbox. Each
+        misprinted job spoiled its blank: it takes another (a `misprint` inventory event) and stays
+        `printing`, or goes back to the queue without one when the stock is out. `halfway` runs inside the
+        transaction, after half of the printed cards (crash tests).
+        """
+        events: list[CardPrinted] = []
         with self._tx() as db:
-            row = self._require(job_key, JobState.PRINTING)
-            stock = self._stock(db)
-            if stock["blank_stock"] <= 0:
-                db.execute("UPDATE jobs SET state = ?, blank_serial = NULL, misprints = misprints + 1,"
-                           " updated_at = ? WHERE job_key = ?", (JobState.VERIFIED.value, now_text(), job_key))
-                return self._require(job_key, JobState.VERIFIED)
-            blanks = int(stock["blanks_used"]) + 1
-            remaining = int(stock["blank_stock"]) - 1
-            db.execute("UPDATE stock SET blank_stock = ?, blanks_used = ? WHERE id = 1", (remaining, blanks))
-            db.execute("UPDATE jobs SET blank_serial = ?, misprints = misprints + 1, updated_at = ? WHERE job_key = ?",
-                       (f"BLK-{self.station_id}-{blanks:06d}", now_text(), job_key))
-            self._add_inventory(db, remaining, -1, "misprint")
-            return row
+            for index, (job_key, printed_at) in enumerate(printed, start=1):
+                events.append(self._record_printed(db, job_key, printed_at))
+                if halfway is not None and index == _half(len(printed)):
+                    halfway()
+            for job_key in misprinted:
+                self._record_misprint(db, job_key)
+        return events
 
-    def printing(self) -> list[JobRow]:
-        """Jobs with a blank reserved and no card recorded yet (after a crash: the recovery's cases)."""
-        return self._jobs("SELECT * FROM jobs WHERE state = ? AND owned = 1 ORDER BY arrival",
-                          (JobState.PRINTING.value,))
+    def _record_printed(self, db: sqlite3.Connection, job_key: str, printed_at: dt.datetime) -> CardPrinted:
+        row = self._require(job_key, JobState.PRINTING)
+        assert row.card_serial is not None  # set by reserve_blanks
+        assert row.blank_serial is not None
+        event = CardPrinted(
+            event_id=card_event_id(self.station_id, row.request_id, row.card_serial),
+            request_id=row.request_id, occurred_at=printed_at, citizen_key=row.citizen_key, job_id=row.job_id,
+            card_serial=row.card_serial, blank_serial=row.blank_serial, station_id=self.station_id,
+            printed_at=printed_at,
+        )
+        db.execute("UPDATE jobs SET state = ?, updated_at = ? WHERE job_key = ?",
+                   (JobState.PRINTED.value, now_text(), job_key))
+        self._add_outbox(db, event_id=str(event.event_id), topic=PRINT_COMPLETED.name, key=row.citizen_key,
+                         value=event.model_dump_json(), job_key=job_key)
+        return event
 
-    def record_printed(self, job_key: str, printed_at: dt.datetime) -> CardPrinted:
-        """The card is out: state printed and its print.completed in the outbox, in one transaction."""
-        with self._tx() as db:
-            row = self._require(job_key, JobState.PRINTING)
-            assert row.card_serial is not None  # set by reserve_blank
-            assert row.blank_serial is not None
-            event = CardPrinted(
-                event_id=card_event_id(self.station_id, row.request_id, row.card_serial),
-                request_id=row.request_id, occurred_at=printed_at, citizen_key=row.citizen_key, job_id=row.job_id,
-                card_serial=row.card_serial, blank_serial=row.blank_serial, station_id=self.station_id,
-                printed_at=printed_at,
-            )
-            db.execute("UPDATE jobs SET state = ?, updated_at = ? WHERE job_key = ?",
-                       (JobState.PRINTED.value, now_text(), job_key))
-            self._add_outbox(db, event_id=str(event.event_id), topic=PRINT_COMPLETED.name, key=row.citizen_key,
-                             value=event.model_dump_json(), job_key=job_key)
-            return event
+    def _record_misprint(self, db: sqlite3.Connection, job_key: str) -> None:
+        self._require(job_key, JobState.PRINTING)
+        stock = self._stock(db)
+        if stock["blank_stock"] <= 0:
+            db.execute("UPDATE jobs SET state = ?, blank_serial = NULL, misprints = misprints + 1,"
+                       " updated_at = ? WHERE job_key = ?", (JobState.VERIFIED.value, now_text(), job_key))
+            return
+        blanks = int(stock["blanks_used"]) + 1
+        remaining = int(stock["blank_stock"]) - 1
+        db.execute("UPDATE stock SET blank_stock = ?, blanks_used = ? WHERE id = 1", (remaining, blanks))
+        db.execute("UPDATE jobs SET blank_serial = ?, misprints = misprints + 1, updated_at = ? WHERE job_key = ?",
+                   (f"BLK-{self.station_id}-{blanks:06d}", now_text(), job_key))
+        self._add_inventory(db, remaining, -1, "misprint")
 
     # -- the outbox
 
@@ -477,12 +525,6 @@ class Journal:
         return self._jobs("SELECT * FROM jobs WHERE job_id = ? ORDER BY arrival", (job_id,))
 
     # -- internals
-
-    def _move(self, job_key: str, source: JobState, target: JobState, *, kid: str | None = None) -> None:
-        with self._tx() as db:
-            self._require(job_key, source)
-            db.execute("UPDATE jobs SET state = ?, kid = COALESCE(?, kid), updated_at = ? WHERE job_key = ?",
-                       (target.value, kid, now_text(), job_key))
 
     def _require(self, job_key: str, *states: JobState) -> JobRow:
         row = self.get(job_key)

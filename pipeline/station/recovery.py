@@ -16,6 +16,11 @@ The rules, one per state (`resume_action`):
 
 A job is printed only by the station that owns it, and it owns it once its offset commit went through:
 so a standby station that takes the partition over never gets a job this station may have printed.
+
+The station works on batches (engine.py), and each rule is still per job: a batch's transactions commit
+whole or not at all, and a batch killed between its reserving and its recording transaction leaves each
+of its jobs in `printing`, the ones whose card came out with their PNG and the others without, each
+settled by the table above. A half-written card of the batch is a temp file, deleted at the start.
 """
 
 from __future__ import annotations

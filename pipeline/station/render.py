@@ -1,8 +1,9 @@
 """The simulated printer: a KTP-el card as a PNG, written atomically.
 
 The PNG is the card. It is written to a temp file, fsynced, renamed to `<card_serial>.png` and the folder
-fsynced: a card either exists whole or not at all, which is what the recovery relies on (a job in
-`printing` whose PNG exists was printed). File names hold the card serial, never the NIK. The card shows
+fsynced (the station fsyncs it once for a batch of cards, before its journal records them): a card either
+exists whole or not at all, which is what the recovery relies on (a job in `printing` whose PNG exists was
+printed). File names hold the card serial, never the NIK. The card shows
 the full NIK, as the physical card does, so the cards folder is personal data: it is created with mode
 0700 and every card with mode 0600.
 """
@@ -182,8 +183,14 @@ def card_path(out_dir: Path, card_serial: str) -> Path:
     return out_dir / f"{card_serial}.png"
 
 
-def write_card(out_dir: Path, card_serial: str, png: bytes, *, halfway: Callable[[], None] | None = None) -> Path:
-    """Write the card atomically: temp file, fsync, rename, fsync the folder. `halfway` runs mid-write."""
+def write_card(
+    out_dir: Path, card_serial: str, png: bytes, *, halfway: Callable[[], None] | None = None, sync_folder: bool = True,
+) -> Path:
+    """Write the card atomically: temp file, fsync, rename, fsync the folder. `halfway` runs mid-write.
+
+    `sync_folder=False` leaves the folder's fsync to the caller, who makes one for a batch of cards
+    (`fsync_folder`) before it records any of them as printed.
+    """
     final = card_path(out_dir, card_serial)
     partial = out_dir / f"{card_serial}{PARTIAL_SUFFIX}"
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, CARD_FILE_MODE)
@@ -198,7 +205,8 @@ def write_card(out_dir: Path, card_serial: str, png: bytes, *, halfway: Callable
     finally:
         os.close(descriptor)
     partial.replace(final)
-    _fsync_dir(out_dir)
+    if sync_folder:
+        fsync_folder(out_dir)
     return final
 
 
@@ -215,11 +223,12 @@ def remove_partial_cards(out_dir: Path) -> int:
         partial.unlink(missing_ok=True)
         removed += 1
     if removed:
-        _fsync_dir(out_dir)
+        fsync_folder(out_dir)
     return removed
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_folder(path: Path) -> None:
+    """Make the folder's entries (the renames of the cards written into it) durable."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)

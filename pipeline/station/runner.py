@@ -31,7 +31,7 @@ from pipeline.topology.topics import PRINT_REQUESTED
 
 log = get_logger(__name__)
 
-SHUTDOWN_GRACE = 15.0  # seconds the current print may take to finish on SIGTERM; then it is abandoned
+SHUTDOWN_GRACE = 15.0  # seconds the current card may take to finish on SIGTERM; then it is abandoned
 RETRY_DELAY = 1.0
 
 
@@ -160,6 +160,7 @@ class StationRunner:
         )
         try:
             await self._until_stopped(everything)
+            engine.wind_down()  # a batch in progress records what it printed and stops there
             await self._finish_print(printer)
             await cancel_until_done([sender])
             # One last flush, bounded: what is not sent now is sent, unchanged, at the next start.
@@ -179,7 +180,8 @@ class StationRunner:
                 raise error
 
     async def _finish_print(self, printer: asyncio.Task[None]) -> None:
-        """Let the current print finish; past the grace period abandon it (the journal makes either safe)."""
+        """Let the current card finish and its batch record it; past the grace period abandon it (the journal
+        makes either safe)."""
         self._work.set()
         try:
             await asyncio.wait_for(printer, SHUTDOWN_GRACE)

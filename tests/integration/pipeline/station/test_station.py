@@ -242,13 +242,17 @@ def _latest_inventory(records: Records, station_id: str) -> StationInventory | N
     return events[-1] if events else None
 
 
-# The office and nth passage of each crash point: after_commit happens once per batch, the rest per job.
+# The office and nth passage of each crash point: after_commit, mid_reserve and mid_record happen once per
+# batch, the rest per job. The three jobs are one batch: mid_render:2 kills the second card of a batch whose
+# blanks are all reserved, and mid_reserve and mid_record kill inside a batch's synced transaction.
 CRASHES: dict[CrashPoint, tuple[str, int]] = {
     CrashPoint.AFTER_COMMIT: ("2102", 1),
     CrashPoint.AFTER_VERIFY: ("2103", 2),
+    CrashPoint.MID_RESERVE: ("2108", 1),
     CrashPoint.AFTER_RESERVE: ("2104", 2),
     CrashPoint.MID_RENDER: ("2105", 2),
     CrashPoint.AFTER_PNG: ("2106", 2),
+    CrashPoint.MID_RECORD: ("2109", 1),
     CrashPoint.AFTER_REPORT: ("2107", 2),
 }
 
@@ -256,7 +260,7 @@ CRASHES: dict[CrashPoint, tuple[str, int]] = {
 async def test_sigkill_at_every_crash_point_then_restart_prints_every_request_exactly_once(
     station_settings: Settings, central: tuple[JwksServer, OKPKey]
 ) -> None:
-    """Six stations, each SIGKILLed at one crash point and restarted: three requests each, three cards."""
+    """Eight stations, each SIGKILLed at one crash point and restarted: three requests each, three cards."""
     _server, key = central
     jobs = {point: [print_job(key, office_code=office) for _ in range(3)] for point, (office, _n) in CRASHES.items()}
     await produce(station_settings, [job for batch in jobs.values() for job in batch])

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from events.printing import CardPrinted, PrintRequested, StationInventory
 from events.status import StatusNoted
 from pipeline.station.config import StationConfig
+from pipeline.station.crash import CrashHook, CrashPoint
 from pipeline.station.engine import JobRecord, PrintEngine
 from pipeline.station.journal import Journal, OutboxMessage
 from pipeline.station.metrics import StationMetrics
+from pipeline.station.recovery import JobState
 from pipeline.station.render import PARTIAL_SUFFIX, ensure_private_dir, remove_partial_cards
 from pipeline.station.verify import RefusalReason, Refused, Verdict, Verified
 from pipeline.topology.topics import PRINT_COMPLETED, STATION_INVENTORY, STATUS_NOTES
+from tests.unit.pipeline.station.fakes import unsigned_job
 
 VALID = "valid-token"
 
@@ -27,6 +34,25 @@ class SimulatedCrash(BaseException):
 
 def crash() -> None:
     raise SimulatedCrash
+
+
+def crashing(config: StationConfig, point: CrashPoint, nth: int) -> StationConfig:
+    """The config of a station that crashes (SimulatedCrash) at the nth passage of `point`."""
+    return dataclasses.replace(config, crash_hook=CrashHook(point, nth, crash=crash))
+
+
+def valid_job(**fields: Any) -> PrintRequested:
+    """A print job whose token `TokenVerifier` verifies."""
+    return unsigned_job(**fields).model_copy(update={"approval_token": VALID})
+
+
+def journal_states(config: StationConfig) -> dict[JobState, int]:
+    """How many jobs the station's journal holds in each state (opened and closed for the question)."""
+    journal = Journal(config.journal_path, config.station_id)
+    try:
+        return journal.state_counts()
+    finally:
+        journal.close()
 
 
 class TokenVerifier:
@@ -70,11 +96,44 @@ class FakeKafka:
         return serials
 
 
-def open_engine(config: StationConfig, verifier: TokenVerifier | None = None) -> PrintEngine:
+class CountingJournal(Journal):
+    """A journal that counts its committed transactions: each is one synced commit (synchronous=FULL)."""
+
+    def __init__(self, path: Path, station_id: str) -> None:
+        self.commits = 0  # before the base class opens the journal: that is a transaction too
+        super().__init__(path, station_id)
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with super()._tx() as db:
+            yield db
+        self.commits += 1
+
+
+def open_engine(
+    config: StationConfig, verifier: TokenVerifier | None = None, *, journal_type: type[Journal] = Journal
+) -> PrintEngine:
     ensure_private_dir(config.station_dir)
     ensure_private_dir(config.out_dir)
-    journal = Journal(config.journal_path, config.station_id)
+    journal = journal_type(config.journal_path, config.station_id)
     return PrintEngine(config, journal, verifier or TokenVerifier(), StationMetrics(config.station_id))
+
+
+def take_in_all(engine: PrintEngine, kafka: FakeKafka) -> None:
+    """Read every record from the committed offset on as one batch, commit it and own its jobs."""
+    start = kafka.committed.get(0, (0, ""))[0]
+    records = kafka.records[start:]
+    if records:
+        taken = engine.take_in(records)
+        kafka.committed[0] = (records[-1].offset + 1, engine.claim_metadata(taken.claim))
+        engine.committed(taken.claim)
+
+
+async def work_until_idle(engine: PrintEngine, kafka: FakeKafka) -> None:
+    """Step until there is nothing to do, sending the outbox after each step, as the runner's tasks do."""
+    while await engine.step():
+        await engine.flush_outbox(kafka.publish)
+    await engine.flush_outbox(kafka.publish)
 
 
 async def run_station(
@@ -90,17 +149,10 @@ async def run_station(
         remove_partial_cards(config.out_dir)
         engine.start_stock(history)
         engine.settle_unowned(kafka.committed)
-        start = kafka.committed.get(0, (0, ""))[0]
-        records = kafka.records[start:]
-        if records:
-            taken = engine.take_in(records)
-            kafka.committed[0] = (records[-1].offset + 1, engine.claim_metadata(taken.claim))
-            engine.committed(taken.claim)
+        take_in_all(engine, kafka)
         for restock in restocks:
             engine.apply_inventory(restock)
-        while await engine.step():
-            await engine.flush_outbox(kafka.publish)
-        await engine.flush_outbox(kafka.publish)
+        await work_until_idle(engine, kafka)
     finally:
         engine.journal.close()
     return engine

@@ -10,7 +10,7 @@ import pytest
 
 from events.printing import PrintRequested, StationInventory
 from pipeline.station.config import StationConfig
-from pipeline.station.crash import CrashHook, CrashPoint
+from pipeline.station.crash import CrashPoint
 from pipeline.station.engine import JobRecord
 from pipeline.station.errors import JwksUnavailable
 from pipeline.station.journal import Journal, card_event_id
@@ -18,32 +18,17 @@ from pipeline.station.recovery import JobState
 from pipeline.station.verify import Verdict
 from tests.unit.pipeline.station.fakes import unsigned_job
 from tests.unit.pipeline.station.harness import (
-    VALID,
     FakeKafka,
     SimulatedCrash,
     TokenVerifier,
     card_files,
-    crash,
+    crashing,
+    journal_states,
     open_engine,
     partial_files,
     run_station,
+    valid_job,
 )
-
-
-def valid_job(**fields: object) -> PrintRequested:
-    return unsigned_job(**fields).model_copy(update={"approval_token": VALID})  # type: ignore[arg-type]
-
-
-def crashing(config: StationConfig, point: CrashPoint, nth: int) -> StationConfig:
-    return dataclasses.replace(config, crash_hook=CrashHook(point, nth, crash=crash))
-
-
-def journal_states(config: StationConfig) -> dict[JobState, int]:
-    journal = Journal(config.journal_path, config.station_id)
-    try:
-        return journal.state_counts()
-    finally:
-        journal.close()
 
 
 async def test_jobs_move_received_verified_printing_printed_reported(station_config: StationConfig) -> None:

@@ -1,0 +1,241 @@
+"""Group commit: the station's durable steps take a batch of jobs in one synced transaction each, and a crash
+anywhere in a batch still prints each card once and reports it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from events.printing import PrintRequested
+from pipeline.station import engine as engine_module
+from pipeline.station.config import StationConfig
+from pipeline.station.crash import CrashHook, CrashPoint
+from pipeline.station.engine import PrintEngine
+from pipeline.station.errors import JwksUnavailable
+from pipeline.station.recovery import JobState
+from pipeline.station.render import write_card
+from pipeline.station.verify import Verdict
+from tests.unit.pipeline.station.harness import (
+    CountingJournal,
+    FakeKafka,
+    SimulatedCrash,
+    TokenVerifier,
+    card_files,
+    crashing,
+    journal_states,
+    open_engine,
+    partial_files,
+    run_station,
+    take_in_all,
+    valid_job,
+    work_until_idle,
+)
+
+# The synced commits of one batch's print work: its verdicts, its blank reservations, its printed cards, and
+# marking sent, once published, first its inventory events and then its print.completed events.
+COMMITS_PER_BATCH = 5
+
+
+@pytest.fixture
+def card_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The card serial of every card file the station wrote whole, across all of its lives in the test."""
+    written: list[str] = []
+
+    def spy(
+        out_dir: Path, card_serial: str, png: bytes, *, halfway: Callable[[], None] | None = None,
+        sync_folder: bool = True,
+    ) -> Path:
+        path = write_card(out_dir, card_serial, png, halfway=halfway, sync_folder=sync_folder)
+        written.append(card_serial)
+        return path
+
+    monkeypatch.setattr(engine_module, "write_card", spy)
+    return written
+
+
+async def commits_to_print(config: StationConfig, jobs: int) -> int:
+    """The synced commits a station makes to verify, print and report `jobs` jobs that are all ready at once."""
+    kafka = FakeKafka()
+    kafka.produce(*(valid_job() for _ in range(jobs)))
+    engine = open_engine(config, journal_type=CountingJournal)
+    journal = engine.journal
+    assert isinstance(journal, CountingJournal)
+    try:
+        engine.start_stock([])
+        take_in_all(engine, kafka)
+        await engine.flush_outbox(kafka.publish)  # the starting stock count: not the jobs' work
+        before = journal.commits
+        await work_until_idle(engine, kafka)
+        assert len(kafka.cards()) == jobs
+        return journal.commits - before
+    finally:
+        journal.close()
+
+
+async def test_a_batch_of_cards_costs_the_synced_commits_of_a_single_card(tmp_path: Path) -> None:
+    """Forty ready jobs are verified, printed and reported with as many synced commits as one job."""
+
+    def station(name: str) -> StationConfig:
+        folder = tmp_path / name
+        return StationConfig(
+            station_id="TPI-01", office_code="2172", bootstrap_servers="127.0.0.1:1",
+            central_url="http://127.0.0.1:1", station_dir=folder, out_dir=folder / "cards", metrics_port=0,
+            initial_blanks=100, instant=True, batch_record_after=math.inf,
+        )
+
+    one = await commits_to_print(station("one"), 1)
+    forty = await commits_to_print(station("forty"), 40)
+    assert one == COMMITS_PER_BATCH
+    assert forty == one
+
+
+async def test_jobs_beyond_the_batch_size_go_in_further_batches_of_bounded_commits(
+    station_config: StationConfig,
+) -> None:
+    """Thirty-five jobs in batches of ten: four batches, each costing the commits of one, every card printed."""
+    config = dataclasses.replace(station_config, initial_blanks=100, instant=True, batch_size=10,
+                                 batch_record_after=math.inf)
+    commits = await commits_to_print(config, 35)
+    batches = math.ceil(35 / 10)
+    assert 3 * batches <= commits <= COMMITS_PER_BATCH * batches  # at least verdicts, blanks and cards per batch
+    assert len(card_files(config.out_dir)) == 35
+
+
+@pytest.mark.parametrize(
+    ("point", "nth", "states_at_crash", "cards_at_crash"),
+    [
+        # Before the batch's printing transaction: its approvals are journaled, nothing more.
+        (CrashPoint.AFTER_VERIFY, 3, {JobState.VERIFIED: 3}, 0),
+        # During it: the transaction is rolled back whole, no blank is taken.
+        (CrashPoint.MID_RESERVE, 1, {JobState.VERIFIED: 3}, 0),
+        # Between the printing and the printed transactions, before any card, mid-way, and after every card.
+        (CrashPoint.AFTER_RESERVE, 1, {JobState.PRINTING: 3}, 0),
+        (CrashPoint.MID_RENDER, 1, {JobState.PRINTING: 3}, 0),
+        (CrashPoint.MID_RENDER, 2, {JobState.PRINTING: 3}, 1),
+        (CrashPoint.AFTER_PNG, 2, {JobState.PRINTING: 3}, 2),
+        (CrashPoint.AFTER_PNG, 3, {JobState.PRINTING: 3}, 3),
+        # During the printed transaction: rolled back whole, the cards are out and the journal says printing.
+        (CrashPoint.MID_RECORD, 1, {JobState.PRINTING: 3}, 3),
+        # After it: the cards are recorded and their print.completed waits in the outbox.
+        (CrashPoint.AFTER_RECORD, 1, {JobState.PRINTED: 3}, 3),
+        (CrashPoint.AFTER_REPORT, 2, {JobState.PRINTED: 3}, 3),
+    ],
+)
+async def test_a_crash_anywhere_in_a_batch_then_a_restart_prints_each_card_once_and_reports_it(
+    station_config: StationConfig, card_writes: list[str], point: CrashPoint, nth: int,
+    states_at_crash: dict[JobState, int], cards_at_crash: int,
+) -> None:
+    """Three jobs in one batch, killed at each instant of it: each card is written once, each completion sent."""
+    kafka = FakeKafka()
+    jobs = [valid_job() for _ in range(3)]
+    kafka.produce(*jobs)
+    with pytest.raises(SimulatedCrash):
+        await run_station(crashing(station_config, point, nth), kafka)
+    assert journal_states(station_config) == states_at_crash
+    assert len(card_files(station_config.out_dir)) == cards_at_crash
+    assert len(partial_files(station_config.out_dir)) == (1 if point is CrashPoint.MID_RENDER else 0)
+
+    await run_station(station_config, kafka)
+
+    serials = kafka.card_serials_by_request()
+    assert {request: len(cards) for request, cards in serials.items()} == {job.request_id: 1 for job in jobs}
+    assert Counter(card_writes) == {serial: 1 for cards in serials.values() for serial in cards}  # printed once
+    assert sorted(path.stem for path in card_files(station_config.out_dir)) == sorted(card_writes)
+    assert partial_files(station_config.out_dir) == []
+    assert journal_states(station_config) == {JobState.REPORTED: 3}
+    assert len({card.event_id for card in kafka.cards()}) == 3  # a re-sent completion is the same event
+    prints = [event for event in kafka.inventory() if event.reason == "print"]
+    assert [event.blank_stock for event in prints] == [9, 8, 7]  # one blank per card, none taken twice
+
+
+async def test_a_long_batch_records_the_cards_it_printed_before_it_goes_on(
+    station_config: StationConfig, card_writes: list[str],
+) -> None:
+    """Past its record interval a batch records its cards so far: killed at the third, two are already printed."""
+    config = dataclasses.replace(crashing(station_config, CrashPoint.MID_RENDER, 3), batch_record_after=0.0)
+    kafka = FakeKafka()
+    kafka.produce(*(valid_job() for _ in range(3)))
+    with pytest.raises(SimulatedCrash):
+        await run_station(config, kafka)
+    assert journal_states(station_config) == {JobState.PRINTED: 2, JobState.PRINTING: 1}
+
+    await run_station(station_config, kafka)
+    assert len(kafka.cards()) == 3
+    assert sorted(Counter(card_writes).values()) == [1, 1, 1]
+
+
+async def test_winding_down_ends_a_batch_with_its_printed_cards_recorded_and_the_rest_left_for_the_next_start(
+    station_config: StationConfig, card_writes: list[str],
+) -> None:
+    """Asked to stop after the batch's first card: that card is recorded, the others print at the next start."""
+    engine: PrintEngine | None = None
+
+    def stop() -> None:
+        assert engine is not None
+        engine.wind_down()
+
+    config = dataclasses.replace(station_config, crash_hook=CrashHook(CrashPoint.AFTER_PNG, 1, crash=stop))
+    kafka = FakeKafka()
+    kafka.produce(*(valid_job() for _ in range(3)))
+    engine = open_engine(config)
+    try:
+        engine.start_stock([])
+        take_in_all(engine, kafka)
+        await work_until_idle(engine, kafka)
+        assert await engine.step() is False  # nothing more once winding down
+    finally:
+        engine.journal.close()
+    assert journal_states(station_config) == {JobState.REPORTED: 1, JobState.PRINTING: 2}
+    assert len(kafka.cards()) == 1
+
+    await run_station(station_config, kafka)
+    assert len(kafka.cards()) == 3
+    assert sorted(Counter(card_writes).values()) == [1, 1, 1]
+
+
+async def test_batches_follow_the_queue_first_time_cards_before_replacements_when_blanks_are_short(
+    station_config: StationConfig,
+) -> None:
+    """Three blanks for two replacements and two first-time jobs, two per batch: both first-time ones print first."""
+    config = dataclasses.replace(station_config, initial_blanks=3, batch_size=2)
+    kafka = FakeKafka()
+    replaced = [valid_job(request_type="replacement_lost") for _ in range(2)]
+    first_time = [valid_job() for _ in range(2)]
+    kafka.produce(replaced[0], first_time[0], replaced[1], first_time[1])
+    await run_station(config, kafka)
+    assert [card.request_id for card in kafka.cards()] == [
+        first_time[0].request_id, first_time[1].request_id, replaced[0].request_id,
+    ]
+    assert journal_states(config) == {JobState.REPORTED: 3, JobState.WAITING: 1}
+
+
+async def test_a_batch_whose_keys_are_unavailable_for_some_jobs_defers_only_those(
+    station_config: StationConfig,
+) -> None:
+    """One batch of verdicts: the verified job prints, the forged one is refused, the unverifiable one waits."""
+
+    class KeysMissingForOne(TokenVerifier):
+        async def verify(self, job: PrintRequested) -> Verdict:
+            if job.request_id == unverifiable.request_id:
+                raise JwksUnavailable("GET /v1/jwks: connection refused")
+            return await super().verify(job)
+
+    genuine, unverifiable = valid_job(), valid_job()
+    forged = valid_job().model_copy(update={"approval_token": "forged"})
+    kafka = FakeKafka()
+    kafka.produce(genuine, forged, unverifiable)
+    engine = open_engine(station_config, KeysMissingForOne())
+    try:
+        engine.start_stock([])
+        take_in_all(engine, kafka)
+        await work_until_idle(engine, kafka)
+    finally:
+        engine.journal.close()
+    assert [card.request_id for card in kafka.cards()] == [genuine.request_id]
+    assert [note.request_id for note in kafka.notes()] == [forged.request_id]
+    assert journal_states(station_config) == {JobState.REPORTED: 1, JobState.REFUSED: 1, JobState.RECEIVED: 1}
