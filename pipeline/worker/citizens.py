@@ -7,6 +7,11 @@ from reading it fresh to writing it back, so neither overwrites the other's chan
 waits on central happen before it takes its locks). What a step sends is flushed before its table writes:
 a worker killed between the two reads the same events again and finds them not yet applied, and every step
 after that is idempotent by request_id.
+
+A rebalance takes partitions away while a step may be half through a batch. The writes a step has begun are
+finished before the revocation goes on (`faust_fixes.finish_writes_before_revocation`), so the next owner
+recovers them; a batch that reaches its writes once the revocation has begun, or after it, writes nothing:
+its events were not committed, and the partitions' next owner reads them again.
 """
 
 from __future__ import annotations
@@ -34,6 +39,11 @@ class CitizenTable:
             help="Per citizen: their requests, the approval's memory, recent statuses, cards to hand over",
         )
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> its lock and how many hold or wait
+        self.generation = 0  # one more at every revocation: a batch begun before it writes nothing after it
+        self._revoking = False
+        self._writers = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def get(self, citizen_key: str) -> Citizen:
         return Citizen.from_json(self.table.get(citizen_key))
@@ -47,6 +57,31 @@ class CitizenTable:
         """Write the entry; its changelog record goes to the partition of `event`, the citizen's."""
         act_for(event)
         self.table[citizen_key] = citizen.to_json()
+
+    @contextlib.asynccontextmanager
+    async def writing(self, since: int) -> AsyncIterator[bool]:
+        """Whether a batch begun in generation `since` may write now; the revocation waits until it is done."""
+        if self._revoking or since != self.generation:
+            yield False
+            return
+        self._writers += 1
+        self._idle.clear()
+        try:
+            yield True
+        finally:
+            self._writers -= 1
+            if not self._writers:
+                self._idle.set()
+
+    async def revoking(self) -> None:
+        """A rebalance takes partitions away: no batch begins its writes any more; those begun are finished."""
+        self._revoking = True
+        self.generation += 1
+        await self._idle.wait()
+
+    def assigned(self) -> None:
+        """The rebalance has given this worker its partitions: batches begun from now on write again."""
+        self._revoking = False
 
     @contextlib.asynccontextmanager
     async def held(self, citizen_keys: Iterable[str]) -> AsyncIterator[None]:

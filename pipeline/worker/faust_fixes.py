@@ -6,8 +6,8 @@ must run the tests each names.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 import faust
 
@@ -90,3 +90,45 @@ def end_batches_when_stopping(agent: Any) -> None:
         await on_stop()
 
     agent.on_stop = on_stop_streams_first
+
+
+class Revocable(Protocol):
+    """State whose writes must be finished, or given up, before a rebalance takes its partitions away."""
+
+    async def revoking(self) -> None: ...
+
+    def assigned(self) -> None: ...
+
+
+def finish_writes_before_revocation(app: faust.App, state: Revocable) -> None:
+    """A rebalance waits for the table writes a step has begun, and lets no new ones begin until it is over.
+
+    faust revokes partitions without waiting for the batch an agent is working on (`stream_wait_empty` is off:
+    waiting for a half-taken batch hangs). A write that reached the changelog after the partition's next owner
+    recovered it would be missing there, or would land over that owner's newer writes. faust flushes its
+    producer once the revocation's own work is done, so the writes finished before it are in the changelog
+    when the next owner reads it (`tests/integration/pipeline/worker/test_failover.py`).
+    """
+    revoke, assign = app._on_partitions_revoked, app._on_partitions_assigned
+
+    async def on_partitions_revoked(revoked: Any) -> None:
+        await state.revoking()
+        await revoke(revoked)
+
+    async def on_partitions_assigned(assigned: Any, generation_id: int = 0) -> None:
+        state.assigned()
+        await assign(assigned, generation_id)
+
+    app._on_partitions_revoked = on_partitions_revoked  # type: ignore[method-assign]
+    app._on_partitions_assigned = on_partitions_assigned  # type: ignore[method-assign]
+
+
+def leave_uncommitted(events: Iterable[Any]) -> None:
+    """faust never commits these events' offsets: the batch gave them up to the partitions' next owner.
+
+    A batch overtaken by a rebalance is acked by `take_events` when its body ends like any other; should its
+    partitions come back to this worker, faust could then commit offsets whose effects were never written.
+    A message marked acked already is one faust's `Consumer.ack` records nothing for.
+    """
+    for event in events:
+        event.message.acked = True

@@ -14,6 +14,7 @@ from pipeline.topology.topics import TopicSpec
 from pipeline.worker import metrics
 from pipeline.worker.agents.kafka_io import raw_topic
 from pipeline.worker.citizens import CitizenTable
+from pipeline.worker.faust_fixes import finish_writes_before_revocation
 
 
 class RoutingError(EktpError):
@@ -62,6 +63,7 @@ class Wiring:
         self.central = CentralClient(self.settings)
         self.central.breaker.on_change = metrics.breaker_changed
         self.citizens = CitizenTable(self.app, self.settings.topic_partitions)
+        finish_writes_before_revocation(self.app, self.citizens)
 
     def owned_partitions(self, spec: TopicSpec) -> set[int]:
         """The partitions of `spec` this worker processes now; none while it is not started or rebalancing."""

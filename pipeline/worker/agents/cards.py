@@ -24,7 +24,7 @@ from pipeline.worker import metrics
 from pipeline.worker.agents.kafka_io import encode, position
 from pipeline.worker.agents.unreadable import SetAside
 from pipeline.worker.citizens import CitizenTable, publish
-from pipeline.worker.faust_fixes import end_batches_when_stopping
+from pipeline.worker.faust_fixes import end_batches_when_stopping, leave_uncommitted
 from pipeline.worker.wiring import StepTopics, Wiring
 from processors.citizen import Changed, Citizen, fold, learn_of_card, present_finger
 from processors.pickup import card_arrived
@@ -53,6 +53,7 @@ class FollowCards:
 
     async def handle(self, events: list[Any]) -> None:
         """One batch. Never raises: `take_events` acks the whole batch when its body ends, however it ends."""
+        since = self.citizens.generation
         facts: list[tuple[Any, CardFact]] = []
         for event in events:
             try:
@@ -62,7 +63,11 @@ class FollowCards:
         if not facts:
             return
         keys = {event.key.decode(): event for event, _fact in facts}
-        async with self.citizens.held(keys):
+        async with self.citizens.writing(since) as allowed, self.citizens.held(keys):
+            if not allowed:
+                log.info("a rebalance took the batch's partitions: their next owner reads it again")
+                leave_uncommitted(events)
+                return
             changed, now = Changed(), utc_now()
             entries: dict[str, Citizen] = {key: self.citizens.get(key) for key in keys}
             for event, fact in facts:

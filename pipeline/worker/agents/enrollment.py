@@ -45,7 +45,7 @@ from pipeline.worker.agents.intake import Rejections
 from pipeline.worker.agents.kafka_io import encode, message_id
 from pipeline.worker.agents.unreadable import SetAside
 from pipeline.worker.citizens import CitizenTable, publish
-from pipeline.worker.faust_fixes import end_batches_when_stopping
+from pipeline.worker.faust_fixes import end_batches_when_stopping, leave_uncommitted
 from pipeline.worker.wiring import StepTopics, Wiring
 from processors.approval import (
     Answer,
@@ -128,6 +128,7 @@ class RecordAndApprove:
 
     async def handle(self, events: list[Any]) -> None:
         """One batch. Never raises: `take_events` acks the whole batch when its body ends, however it ends."""
+        since = self.citizens.generation
         work: dict[str, Work] = {}
         approvals: list[tuple[Read, EnrollmentRecorded]] = []
         for event in events:
@@ -147,7 +148,7 @@ class RecordAndApprove:
                 approvals.append((Read(event, replayed=True), message))
         for round_ in approval_rounds(approvals):
             await self._approve_round(work, round_)
-        await self._apply(work)
+        await self._apply(work, since, events)
 
     def _work(self, work: dict[str, Work], event: Any) -> Work:
         key = event.key.decode()
@@ -257,15 +258,19 @@ class RecordAndApprove:
             metrics.DLQ_DEAD_LETTERED.labels(failure.reason).inc()
             work.updates.append(update_from_dead_lettered(record, failure.at))
 
-    async def _apply(self, work: dict[str, Work]) -> None:
+    async def _apply(self, work: dict[str, Work], since: int, events: list[Any]) -> None:
         """Fold each citizen's facts into their fresh entry, publish the statuses, flush, then write the entries.
 
         The fresh entry keeps what the other step (cards and pickup) changed meanwhile; this step's own memories
-        (the intake's and the approval's) are its alone.
+        (the intake's and the approval's) are its alone. A batch overtaken by a rebalance writes nothing.
         """
         if not work:
             return
-        async with self.citizens.held(work):
+        async with self.citizens.writing(since) as allowed, self.citizens.held(work):
+            if not allowed:
+                log.info("a rebalance took the batch's partitions: their next owner reads it again")
+                leave_uncommitted(events)
+                return
             changed, entries, now = Changed(), {}, utc_now()
             for key, citizen in work.items():
                 fresh = self.citizens.get(key)

@@ -31,6 +31,7 @@ from pipeline.topology.topics import CITIZEN_INBOX, PICKUP_REQUESTED, PRINT_COMP
 from pipeline.worker.agents.cards import FollowCards
 from pipeline.worker.agents.enrollment import RecordAndApprove
 from pipeline.worker.app import create_app
+from pipeline.worker.faust_fixes import leave_uncommitted
 from pipeline.worker.wiring import StepTopics, Wiring
 from processors.citizen import Citizen
 from processors.intake import RawMessage, validate_submission
@@ -215,3 +216,32 @@ def test_locks_are_taken_in_one_order_and_forgotten_when_free(wiring: Wiring) ->
         assert wiring.citizens._locks == {}
 
     asyncio.run(both())
+
+
+def test_a_revocation_waits_for_writes_begun_and_a_batch_begun_before_it_writes_nothing(wiring: Wiring) -> None:
+    """Writes under way finish before the revocation goes on; an older batch is refused; after assignment, writes."""
+
+    async def rebalance() -> list[str]:
+        citizens, said = wiring.citizens, []
+        old = citizens.generation
+        async with citizens.writing(old) as allowed:
+            assert allowed
+            revocation = asyncio.create_task(citizens.revoking())
+            await asyncio.sleep(0)  # the revocation runs up to its wait
+            said.append("revocation waits" if not revocation.done() else "revocation did not wait")
+        await revocation
+        async with citizens.writing(old) as allowed:
+            said.append(f"older batch writes: {allowed}")
+        citizens.assigned()
+        async with citizens.writing(citizens.generation) as allowed:
+            said.append(f"new batch writes: {allowed}")
+        return said
+
+    assert asyncio.run(rebalance()) == ["revocation waits", "older batch writes: False", "new batch writes: True"]
+
+
+def test_a_batch_given_up_to_the_next_owner_is_never_committed() -> None:
+    """Its messages count as acked already, so faust's own ack records no offset of theirs."""
+    given_up = [SimpleNamespace(message=SimpleNamespace(acked=False)) for _ in range(3)]
+    leave_uncommitted(given_up)
+    assert all(event.message.acked for event in given_up)
