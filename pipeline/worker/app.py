@@ -11,7 +11,6 @@ from pipeline.worker.faust_fixes import seek_before_fetching_on_start
 # another worker waits to take them over. Heartbeats come from faust's consumer thread, not the agents' loop.
 SESSION_TIMEOUT_SECONDS = 8.0
 HEARTBEAT_INTERVAL_SECONDS = 2.0  # at most a third of the session timeout, as Kafka advises
-STANDBY_REPLICAS = 1  # a warm copy of each table partition on another worker: a takeover replays no changelog
 # The group's leader assigns only the partitions its metadata shows; metadata fetched while the broker was still
 # coming back lists the topics without partitions, and the group would own nothing of them until the next
 # refresh. A refresh that finds them changes the leader's snapshot, and the group rebalances.
@@ -46,7 +45,7 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
         # message still in a `take_events` batch never is. Every step is idempotent by request_id, so what
         # was not acked is read again after the restart instead.
         stream_wait_empty=False,
-        table_standby_replicas=STANDBY_REPLICAS,
+        table_standby_replicas=settings.worker_standby_replicas,
         consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
         autodiscover=False,
     )
