@@ -84,22 +84,8 @@ class Skipped:
     """Central already decided this request (a replay or a redelivery): nothing to publish."""
 
 
-@dataclass(frozen=True)
-class DecidedAgain:
-    """The very message central's decision was published for, read again: publish that decision once more.
-
-    The table's write and the `decided` message are not atomic, so a worker killed between the two keeps
-    the first and loses the second. Offsets are committed only once a batch is done, so the lost decision's
-    message is always read again, and is recognised here (`tests/integration/pipeline/worker/
-    test_approval_redelivery.py`). Central is not asked again: the stored decision, event id included, is
-    sent; every step after approval is idempotent by request_id. A replay is another message: `Skipped`.
-    """
-
-    decision: ApprovalDecided
-
-
 Answer = ApprovalDecided | Failed
-Outcome = ApprovalDecided | Failed | Skipped | DecidedAgain
+Outcome = ApprovalDecided | Failed | Skipped
 
 
 # -- the per-citizen memory ----------------------------------------------------------------------------------
@@ -107,29 +93,23 @@ Outcome = ApprovalDecided | Failed | Skipped | DecidedAgain
 
 @dataclass(frozen=True)
 class CitizenApprovals:
-    """The approval step's memory of one citizen (the table `citizen_key_to_approvals`).
+    """The approval step's memory of one citizen, in their entry of the worker's table.
 
     `waiting`: their request ids in the dead-letter stream, oldest first (the order rules). `decided`: the
-    latest request ids central decided. `last_decided_by`/`last_decision`: the message the latest decision
-    was published for, and that decision (`DecidedAgain`).
+    latest request ids central decided; a record of one of them, read again, is skipped.
     """
 
     waiting: tuple[str, ...] = ()
     decided: tuple[str, ...] = ()
-    last_decided_by: str | None = None
-    last_decision: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> CitizenApprovals:
         if not data:
             return cls()
-        last = data.get("last_decided") or {}
-        return cls(waiting=tuple(data.get("waiting", ())), decided=tuple(data.get("decided", ())),
-                   last_decided_by=last.get("by"), last_decision=last.get("decision"))
+        return cls(waiting=tuple(data.get("waiting", ())), decided=tuple(data.get("decided", ())))
 
     def to_json(self) -> dict[str, Any]:
-        last = {"by": self.last_decided_by, "decision": self.last_decision} if self.last_decided_by else None
-        return {"waiting": list(self.waiting), "decided": list(self.decided), "last_decided": last}
+        return {"waiting": list(self.waiting), "decided": list(self.decided)}
 
     def route(self, request_id: str) -> Route:
         """Where this citizen's record `request_id` goes now."""
@@ -147,17 +127,16 @@ class Settled:
 
 
 def settle(
-    citizen: CitizenApprovals, request_id: str, *, message: str, route: Route, answer: Answer | None,
-    attempts_before: int, max_attempts: int, now: dt.datetime,
+    citizen: CitizenApprovals, request_id: str, *, route: Route, answer: Answer | None, attempts_before: int,
+    max_attempts: int, now: dt.datetime,
 ) -> Settled:
-    """What becomes of one record that was read as `message` (topic@partition:offset) and routed `route`.
+    """What becomes of one record routed `route`.
 
     `answer` is central's (or the link's failure) for a record routed to central, None otherwise;
-    `attempts_before` is how often the record was tried before (its dead-letter headers).
+    `attempts_before` is how often the record was tried before (its dead-letter headers). A record central
+    already decided is skipped: its decision went out before the citizen's entry said it was decided.
     """
     if route == Route.ALREADY_DECIDED:
-        if citizen.last_decided_by == message and citizen.last_decision is not None:
-            return Settled(DecidedAgain(ApprovalDecided.model_validate(citizen.last_decision)), citizen)
         return Settled(Skipped(), citizen)
     if route == Route.DIVERT:
         error = DivertedBehindEarlierRequest(f"waits behind the citizen's earlier request {citizen.waiting[0]}")
@@ -169,8 +148,7 @@ def settle(
     if isinstance(answer, ApprovalDecided):
         return Settled(answer, replace(
             citizen, waiting=waiting_after_decision(citizen.waiting, request_id),
-            decided=(*citizen.decided, request_id)[-DECIDED_KEPT:], last_decided_by=message,
-            last_decision=answer.model_dump(mode="json"),
+            decided=(*citizen.decided, request_id)[-DECIDED_KEPT:],
         ))
     attempts = attempts_before + 1 if answer.counts_as_attempt else attempts_before
     if should_park(attempts, max_attempts):  # a person takes it out of line

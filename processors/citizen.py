@@ -18,11 +18,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from events.pickup import CardArrived, CardCollected, CardReadyForPickup, PickupExpected, PickupRequested
-from events.status import RequestStatus
+from events.status import RequestState, RequestStatus
 from processors.approval import CitizenApprovals
 from processors.intake import KNOWN_REQUESTS_KEPT, CitizenRequests
 from processors.pickup import PickupRecord, hand_over, ready_announcement, remember
-from processors.status import StatusUpdate, advance_status, update_from_collected, update_from_ready
+from processors.status import StatusUpdate, advance_status, explain, update_from_collected, update_from_ready
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,7 @@ class Citizen:
         return cls(
             requests=CitizenRequests.from_json(data.get("requests")),
             approvals=CitizenApprovals.from_json(data.get("approvals")),
-            statuses={request_id: RequestStatus.model_validate(status)
-                      for request_id, status in (data.get("statuses") or {}).items()},
+            statuses={request_id: _loaded(status) for request_id, status in (data.get("statuses") or {}).items()},
             pickups={request_id: PickupRecord.from_json(record)
                      for request_id, record in (data.get("pickups") or {}).items()},
         )
@@ -52,7 +51,7 @@ class Citizen:
         return {
             "requests": self.requests.to_json(),
             "approvals": self.approvals.to_json(),
-            "statuses": {request_id: status.model_dump(mode="json")
+            "statuses": {request_id: _stored(status)
                          for request_id, status in self.statuses.items() if request_id in kept},
             "pickups": {request_id: record.to_json() for request_id, record in self.pickups.items()
                         if not record.collected or request_id in self.requests.request_ids},
@@ -77,6 +76,20 @@ class Citizen:
         others = sorted((status for request_id, status in self.statuses.items() if request_id not in needed),
                         key=lambda status: status.updated_at)
         return needed | {status.request_id for status in others[-KNOWN_REQUESTS_KEPT:]}
+
+
+# What a status says for the citizen follows from its state: the entry does not keep it, so its changelog
+# records stay small.
+_DERIVED = {"explanation_id", "explanation_en"}
+
+
+def _stored(status: RequestStatus) -> dict[str, Any]:
+    return status.model_dump(mode="json", exclude=_DERIVED)
+
+
+def _loaded(data: dict[str, Any]) -> RequestStatus:
+    explanation_id, explanation_en = explain(RequestState(data["state"]))
+    return RequestStatus.model_validate({**data, "explanation_id": explanation_id, "explanation_en": explanation_en})
 
 
 @dataclass

@@ -42,14 +42,13 @@ from pipeline.topology.topics import (
 from pipeline.worker import metrics
 from pipeline.worker.agents.dead_letters import failure_headers, header_text, headers_of
 from pipeline.worker.agents.intake import Rejections
-from pipeline.worker.agents.kafka_io import encode, message_id
+from pipeline.worker.agents.kafka_io import encode
 from pipeline.worker.agents.unreadable import SetAside
 from pipeline.worker.citizens import CitizenTable, publish
 from pipeline.worker.faust_fixes import end_batches_when_stopping, leave_uncommitted
 from pipeline.worker.wiring import StepTopics, Wiring
 from processors.approval import (
     Answer,
-    DecidedAgain,
     Failed,
     Settled,
     Skipped,
@@ -196,7 +195,7 @@ class RecordAndApprove:
         for (read, record), route in zip(items, routes, strict=True):
             citizen = work[record.citizen_key]
             settled = settle(
-                citizen.citizen.approvals, record.request_id, message=message_id(read.event), route=route,
+                citizen.citizen.approvals, record.request_id, route=route,
                 answer=next(answers) if route == Route.ASK_CENTRAL else None,
                 attempts_before=int(header_text(read.event, DeadLetterHeader.ATTEMPTS) or 0),
                 max_attempts=self.max_attempts, now=utc_now(),
@@ -208,9 +207,6 @@ class RecordAndApprove:
         outcome = settled.outcome
         if isinstance(outcome, Skipped):
             metrics.DLQ_SKIPPED.inc()
-        elif isinstance(outcome, DecidedAgain):
-            await self.decided.send(key=record.citizen_key.encode(), value=encode(outcome.decision))
-            log.warning("decision published again: its message was read again", request_id=record.request_id)
         elif isinstance(outcome, Failed):
             await self._dead_letter(work, read, record, outcome, attempts=settled.attempts, parked=settled.parked)
         else:

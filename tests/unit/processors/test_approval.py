@@ -15,7 +15,6 @@ from processors.approval import (
     DECIDED_KEPT,
     Answer,
     CitizenApprovals,
-    DecidedAgain,
     Failed,
     Settled,
     Skipped,
@@ -31,8 +30,6 @@ from tests.support.submissions import digest, recorded_enrollment, valid_submiss
 
 NOW = dt.datetime(2026, 11, 28, 9, 30, tzinfo=WIB)
 MAX_ATTEMPTS = 3
-MESSAGE = "ektp.enrollment.recorded@2:41"
-REPLAY = "ektp.enrollment.recorded@2:97"
 TOKEN = "header.payload.signature"
 
 
@@ -58,11 +55,11 @@ def breaker_open() -> Failed:
     return Failed(ConnectionError("circuit open"), FailureReason.CIRCUIT_OPEN, NOW, counts_as_attempt=False)
 
 
-def settle_now(citizen: CitizenApprovals, request_id: str, answer: Answer | None, *, message: str = MESSAGE,
+def settle_now(citizen: CitizenApprovals, request_id: str, answer: Answer | None, *,
                attempts_before: int = 0) -> Settled:
     """Settle `request_id` as the step does: routed by the citizen's memory, central asked only if routed there."""
     route = citizen.route(request_id)
-    return settle(citizen, request_id, message=message, route=route,
+    return settle(citizen, request_id, route=route,
                   answer=answer if route == Route.ASK_CENTRAL else None,
                   attempts_before=attempts_before, max_attempts=MAX_ATTEMPTS, now=NOW)
 
@@ -135,39 +132,35 @@ def test_a_refusals_reason_is_bounded() -> None:
 
 def test_the_memory_round_trips_through_json() -> None:
     """What `to_json` writes to the table, `from_json` reads back unchanged."""
-    citizen = CitizenApprovals(waiting=("req-2", "req-3"), decided=("req-1",), last_decided_by=MESSAGE,
-                               last_decision=approved().model_dump(mode="json"))
+    citizen = CitizenApprovals(waiting=("req-2", "req-3"), decided=("req-1",))
 
     assert CitizenApprovals.from_json(citizen.to_json()) == citizen
 
 
 def test_the_stored_shape_is_read() -> None:
-    """The table's shape {waiting, decided, last_decided: {by, decision}} is read field by field."""
-    decision: dict[str, Any] = approved().model_dump(mode="json")
-    stored = {"waiting": ["req-2"], "decided": ["req-0", "req-1"],
-              "last_decided": {"by": MESSAGE, "decision": decision}}
+    """The table's shape {waiting, decided} is read field by field; a field it no longer writes is ignored."""
+    stored = {"waiting": ["req-2"], "decided": ["req-0", "req-1"]}
 
-    citizen = CitizenApprovals.from_json(stored)
+    citizen = CitizenApprovals.from_json({**stored, "last_decided": {"by": "ektp.enrollment.recorded@2:41"}})
 
-    assert citizen == CitizenApprovals(waiting=("req-2",), decided=("req-0", "req-1"), last_decided_by=MESSAGE,
-                                       last_decision=decision)
+    assert citizen == CitizenApprovals(waiting=("req-2",), decided=("req-0", "req-1"))
     assert citizen.to_json() == stored
 
 
-@pytest.mark.parametrize("stored", [None, {}, {"waiting": [], "decided": [], "last_decided": None}])
+@pytest.mark.parametrize("stored", [None, {}, {"waiting": [], "decided": []}])
 def test_a_citizen_never_seen_has_an_empty_memory(stored: dict[str, Any] | None) -> None:
-    """No entry (or an empty one) reads as nothing waiting, nothing decided, no last decision."""
+    """No entry (or an empty one) reads as nothing waiting, nothing decided."""
     citizen = CitizenApprovals.from_json(stored)
 
     assert citizen == CitizenApprovals()
-    assert citizen.to_json() == {"waiting": [], "decided": [], "last_decided": None}
+    assert citizen.to_json() == {"waiting": [], "decided": []}
 
 
 # -- central decides ---------------------------------------------------------------------------------------
 
 
-def test_a_decision_leaves_the_line_and_is_remembered_with_its_message() -> None:
-    """A decided request waits no more, is remembered as decided, and with the message it was published for."""
+def test_a_decision_leaves_the_line_and_is_remembered() -> None:
+    """A decided request waits no more and is remembered as decided."""
     decision = approved("req-1")
 
     settled = settle_now(CitizenApprovals(waiting=("req-1", "req-2")), "req-1", decision)
@@ -175,8 +168,6 @@ def test_a_decision_leaves_the_line_and_is_remembered_with_its_message() -> None
     assert settled.outcome == decision
     assert settled.citizen.waiting == ("req-2",)
     assert settled.citizen.decided == ("req-1",)
-    assert settled.citizen.last_decided_by == MESSAGE
-    assert settled.citizen.last_decision == decision.model_dump(mode="json")
     assert (settled.attempts, settled.parked) == (0, False)
     assert settled.citizen.route("req-1") == Route.ALREADY_DECIDED
 
@@ -190,25 +181,11 @@ def test_only_the_latest_decided_requests_are_remembered() -> None:
     assert settled.citizen.decided == (*earlier[1:], "req-1")
 
 
-def test_the_message_a_decision_was_published_for_read_again_publishes_that_decision_again() -> None:
-    """A redelivery of the deciding message yields DecidedAgain with the stored decision, event id and all."""
-    decision = approved("req-1")
-    citizen = settle_now(CitizenApprovals(), "req-1", decision).citizen
-    from_table = CitizenApprovals.from_json(citizen.to_json())
-
-    settled = settle_now(from_table, "req-1", None, message=MESSAGE)
-
-    assert isinstance(settled.outcome, DecidedAgain)
-    assert settled.outcome.decision == decision
-    assert settled.outcome.decision.event_id == decision.event_id
-    assert settled.citizen == from_table
-
-
-def test_another_message_for_a_decided_request_is_skipped() -> None:
-    """A replay of an already decided request is another message: nothing is published, nothing changes."""
+def test_a_decided_request_read_again_is_skipped() -> None:
+    """A replay or a redelivery of a decided request publishes nothing and changes nothing: its decision is out."""
     citizen = settle_now(CitizenApprovals(), "req-1", approved("req-1")).citizen
 
-    settled = settle_now(citizen, "req-1", None, message=REPLAY)
+    settled = settle_now(citizen, "req-1", None)
 
     assert isinstance(settled.outcome, Skipped)
     assert settled.citizen == citizen
@@ -217,7 +194,7 @@ def test_another_message_for_a_decided_request_is_skipped() -> None:
 def test_a_record_routed_to_central_without_an_answer_is_a_bug() -> None:
     """Settling a record routed ASK_CENTRAL with no answer raises ValueError."""
     with pytest.raises(ValueError, match="needs central's answer"):
-        settle(CitizenApprovals(), "req-1", message=MESSAGE, route=Route.ASK_CENTRAL, answer=None,
+        settle(CitizenApprovals(), "req-1", route=Route.ASK_CENTRAL, answer=None,
                attempts_before=0, max_attempts=MAX_ATTEMPTS, now=NOW)
 
 
