@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, owned, arrival);
 CREATE INDEX IF NOT EXISTS jobs_by_job_id ON jobs(job_id);
+-- Jobs waiting for their offset commit, by claim: `mark_owned` touches a batch, not the whole history.
+CREATE INDEX IF NOT EXISTS unowned_by_claim ON jobs(claim) WHERE owned = 0;
 -- Never two cards for one request, whatever happens above this line.
 CREATE UNIQUE INDEX IF NOT EXISTS one_card_per_request ON jobs(request_id) WHERE card_serial IS NOT NULL;
 CREATE TABLE IF NOT EXISTS restocks (event_id TEXT PRIMARY KEY, change INTEGER NOT NULL, applied INTEGER NOT NULL,
@@ -169,6 +171,10 @@ def card_event_id(station_id: str, request_id: str, card_serial: str) -> uuid.UU
 def _half(count: int) -> int:
     """After how many of `count` rows a transaction is half written (1 of 1: the only row, before the commit)."""
     return (count + 1) // 2
+
+
+# Reads through `unowned_by_claim`: one batch's rows, however long the journal's history.
+MARK_OWNED = "UPDATE jobs SET owned = 1 WHERE claim = ? AND owned = 0"
 
 
 class Journal:
@@ -269,7 +275,7 @@ class Journal:
     def mark_owned(self, claim: str) -> None:
         """The offset commit of `claim` went through: its jobs are this station's to print."""
         with self._tx() as db:
-            db.execute("UPDATE jobs SET owned = 1 WHERE claim = ?", (claim,))
+            db.execute(MARK_OWNED, (claim,))
 
     def settle(self, owned: Iterable[str], forgotten: Iterable[str]) -> None:
         """After a restart: jobs whose commit went through become owned, the others are forgotten."""

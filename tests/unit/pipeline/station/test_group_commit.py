@@ -17,6 +17,7 @@ from pipeline.station.config import StationConfig
 from pipeline.station.crash import CrashHook, CrashPoint
 from pipeline.station.engine import PrintEngine
 from pipeline.station.errors import JwksUnavailable
+from pipeline.station.journal import MARK_OWNED, Journal
 from pipeline.station.recovery import JobState
 from pipeline.station.render import write_card
 from pipeline.station.verify import Verdict
@@ -239,3 +240,14 @@ async def test_a_batch_whose_keys_are_unavailable_for_some_jobs_defers_only_thos
     assert [card.request_id for card in kafka.cards()] == [genuine.request_id]
     assert [note.request_id for note in kafka.notes()] == [forged.request_id]
     assert journal_states(station_config) == {JobState.REPORTED: 1, JobState.REFUSED: 1, JobState.RECEIVED: 1}
+
+
+def test_marking_a_claim_owned_reads_that_claim_through_its_index(station_config: StationConfig) -> None:
+    station_config.journal_path.parent.mkdir(parents=True, exist_ok=True)
+    journal = Journal(station_config.journal_path, station_config.station_id)
+    try:
+        plan = journal._db.execute(f"EXPLAIN QUERY PLAN {MARK_OWNED}", ("claim-1",)).fetchall()
+    finally:
+        journal.close()
+    details = " ".join(row["detail"] for row in plan)
+    assert "USING INDEX unowned_by_claim" in details, details
