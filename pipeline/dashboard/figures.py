@@ -12,25 +12,23 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from pipeline.topology import topics
+
 # (topic, partition): the key of every offset below.
 Partition = tuple[str, int]
 
-# The step of the workflow each topic belongs to, for the flow drawn on the page.
+# The step of the workflow each topic belongs to, for the flow drawn on the page; the rest (the status
+# topics and the unreadable stream) is `status`.
 STEP_OF_TOPIC: Mapping[str, str] = {
-    "ektp.enrollment.submitted": "intake",
-    "ektp.enrollment.rejected": "intake",
-    "ektp.enrollment.recorded": "intake",
-    "ektp.internal.intake-by-citizen": "intake",
-    "ektp.approval.decided": "approval",
-    "ektp.approval.deadletter": "approval",
-    "ektp.approval.parked": "approval",
-    "ektp.print.requested": "print",
-    "ektp.print.completed": "print",
-    "ektp.station.inventory": "print",
-    "ektp.pickup.ready": "pickup",
-    "ektp.pickup.requested": "pickup",
-    "ektp.pickup.collected": "pickup",
-    "ektp.internal.pickup-by-request": "pickup",
+    spec.name: step
+    for step, specs in (
+        ("intake", (topics.ENROLLMENT_SUBMITTED, topics.ENROLLMENT_REJECTED, topics.ENROLLMENT_RECORDED,
+                    topics.CITIZEN_INBOX)),
+        ("approval", (topics.APPROVAL_DECIDED, topics.APPROVAL_DEADLETTER, topics.APPROVAL_PARKED)),
+        ("print", (topics.PRINT_REQUESTED, topics.PRINT_COMPLETED, topics.STATION_INVENTORY)),
+        ("pickup", (topics.PICKUP_READY, topics.PICKUP_REQUESTED, topics.PICKUP_COLLECTED)),
+    )
+    for spec in specs
 }
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from pipeline.dashboard.figures import (
+    STEP_OF_TOPIC,
     LinkHistory,
     RateMeter,
     breaker_from_metrics,
@@ -17,6 +18,7 @@ from pipeline.dashboard.figures import (
     run_out_forecast,
     step_of_topic,
 )
+from pipeline.topology.topics import CITIZEN_INBOX, PICKUP_REQUESTED, REGISTRY
 
 NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 
@@ -121,3 +123,10 @@ def test_every_contract_topic_has_a_step() -> None:
     assert step_of_topic("ektp.print.completed") == "print"
     assert step_of_topic("ektp.pickup.collected") == "pickup"
     assert step_of_topic("ektp.request.status") == "status"
+
+
+def test_the_flows_topics_are_the_registrys() -> None:
+    """A renamed topic (a `.v2`) moves with its step instead of falling out of the flow."""
+    assert set(STEP_OF_TOPIC) <= {spec.name for spec in REGISTRY}
+    assert step_of_topic(PICKUP_REQUESTED.name) == "pickup"
+    assert step_of_topic(CITIZEN_INBOX.name) == "intake"
