@@ -8,6 +8,6 @@ from pipeline.worker.run import run_worker
 
 
 def worker() -> None:
-    """Run the pipeline's stream processors (intake, status tracker) on the configured broker."""
+    """Run one worker of the pipeline's stream processors; any number may join its group and share the partitions."""
     current = settings()
     run_worker(build_app(current), current)

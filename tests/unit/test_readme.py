@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from pipeline.cli.config import settings_table_markdown
 from tests.support import ROOT
 
@@ -21,3 +25,18 @@ def test_the_readme_commands_are_make_targets_and_ci_runs_the_tests() -> None:
     assert "make demo" in readme
     assert "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+# A file or folder of the repository, as the documents name it in backticks or a link.
+_NAMED_PATH = re.compile(r"[`(]((?:pipeline|processors|events|central_sim|tests|docs|deploy|bench)/[\w./-]*\w/?)[`)#]")
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/architecture.md"])
+def test_every_file_the_documents_name_exists(document: str) -> None:
+    """A module that moves or goes takes its mentions with it: the documents never point at nothing."""
+    text = (ROOT / document).read_text()
+    named = {match.group(1) for match in _NAMED_PATH.finditer(text)}
+    base = (ROOT / document).parent
+    missing = sorted(path for path in named if not (ROOT / path).exists() and not (base / path).exists())
+    assert named
+    assert missing == []

@@ -163,6 +163,7 @@ def result_of(
             "approval_batch_within": settings.approval_batch_within,
             "central_concurrency": settings.central_concurrency,
             "dlq_replay_rate": settings.dlq_replay_rate, "station_instant": settings.station_instant,
+            "worker_standby_replicas": settings.worker_standby_replicas,
             "central_sim": " ".join(CENTRAL_FLAGS),
         },
         "machine": machine,
