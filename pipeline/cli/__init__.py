@@ -16,6 +16,7 @@ from pipeline.cli import (
     config,
     dashboard,
     demo,
+    desk,
     dlq,
     enroll,
     generate,
@@ -48,6 +49,7 @@ app.command("up")(up.up)
 app.command("down")(up.down)
 app.add_typer(generate.app, name="generate")
 app.command("enroll")(enroll.enroll_file)
+app.add_typer(desk.app, name="desk")
 app.command("worker")(worker.worker)
 app.command("status")(status.status)
 app.command("pickup")(pickup.pickup)

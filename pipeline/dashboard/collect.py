@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from events.desk import DeskOutboxReported
 from events.masking import mask_everywhere
 from events.printing import StationInventory
 from events.status import RequestStatus
@@ -80,6 +81,11 @@ class InventorySource(Protocol):
     def prints(self) -> Mapping[str, deque[dt.datetime]]: ...
 
 
+class DeskSource(Protocol):
+    @property
+    def latest(self) -> Mapping[str, DeskOutboxReported]: ...
+
+
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -93,6 +99,7 @@ class Collector:
     statuses: StatusSource
     dead_letters: DeadLetterSource
     inventory: InventorySource
+    desks: DeskSource
     stuck_after: float
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], dt.datetime] = utc_now
@@ -111,6 +118,7 @@ class Collector:
             "dlq": self._dead_letters(now),
             "central_link": await self._central_link(now),
             "stations": self._stations(now),
+            "desks": self._desks(now),
             **self._backlog(now),
             "errors": self._errors,
         }
@@ -160,6 +168,17 @@ class Collector:
             "history": [{"state": change.state, "breaker": change.breaker, "at": change.at.isoformat()}
                         for change in self.link.changes],
         }
+
+    def _desks(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """Each desk's outbox as it last reported it: what waits for the broker, since when, and how old the word is."""
+        return [{
+            "id": desk_id, "pending": report.pending, "sent": report.sent,
+            "oldest_pending_at": None if report.oldest_pending_at is None else report.oldest_pending_at.isoformat(),
+            "oldest_waiting_s": None if report.oldest_pending_at is None
+            else round(max(0.0, (now - report.oldest_pending_at).total_seconds()), 1),
+            "reported_at": report.reported_at.isoformat(),
+            "report_age_s": round(max(0.0, (now - report.reported_at).total_seconds()), 1),
+        } for desk_id, report in sorted(self.desks.latest.items())]
 
     def _stations(self, now: dt.datetime) -> list[dict[str, Any]]:
         stations = []

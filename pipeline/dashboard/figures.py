@@ -22,8 +22,8 @@ Partition = tuple[str, int]
 STEP_OF_TOPIC: Mapping[str, str] = {
     spec.name: step
     for step, specs in (
-        ("intake", (topics.ENROLLMENT_SUBMITTED, topics.ENROLLMENT_REJECTED, topics.ENROLLMENT_RECORDED,
-                    topics.CITIZEN_INBOX)),
+        ("intake", (topics.DESK_OUTBOX, topics.ENROLLMENT_SUBMITTED, topics.ENROLLMENT_REJECTED,
+                    topics.ENROLLMENT_RECORDED, topics.CITIZEN_INBOX)),
         ("approval", (topics.APPROVAL_DECIDED, topics.APPROVAL_DEADLETTER, topics.APPROVAL_PARKED)),
         ("print", (topics.PRINT_REQUESTED, topics.PRINT_COMPLETED, topics.STATION_INVENTORY)),
         ("pickup", (topics.PICKUP_READY, topics.PICKUP_REQUESTED, topics.PICKUP_COLLECTED)),

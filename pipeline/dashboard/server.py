@@ -37,7 +37,7 @@ from pipeline.dashboard.security import (
     host_guard,
     token_matches,
 )
-from pipeline.dashboard.sources import InventoryView, KafkaSource, LinkSource
+from pipeline.dashboard.sources import DeskView, InventoryView, KafkaSource, LinkSource
 from pipeline.deadletter.replay import send_back
 from pipeline.deadletter.view import DeadLetterView
 from pipeline.logs import get_logger
@@ -238,11 +238,11 @@ async def _close_streams(app: web.Application) -> None:
 def build_dashboard(settings: Settings, token: str) -> Dashboard:
     """The live dashboard: its views and collector over the configured broker, central and worker."""
     statuses, dead_letters = StatusView(settings), DeadLetterView(settings)
-    kafka, inventory = KafkaSource(settings), InventoryView(settings)
+    kafka, inventory, desks = KafkaSource(settings), InventoryView(settings), DeskView(settings)
     collector = Collector(kafka=kafka, central=LinkSource(settings), statuses=statuses, dead_letters=dead_letters,
-                          inventory=inventory, stuck_after=settings.dashboard_stuck_after)
+                          inventory=inventory, desks=desks, stuck_after=settings.dashboard_stuck_after)
     return Dashboard(settings, token, collector, statuses, dead_letters,
-                     views=[statuses, dead_letters, inventory, kafka])
+                     views=[statuses, dead_letters, inventory, desks, kafka])
 
 
 def build_app(dashboard: Dashboard, *, live: bool = True) -> web.Application:

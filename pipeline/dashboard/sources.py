@@ -15,13 +15,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
+from events.desk import DeskOutboxReported
 from events.printing import StationInventory
 from pipeline.config import Settings
 from pipeline.dashboard.figures import Partition, breaker_from_metrics
 from pipeline.kafka.groups import Member, group_members
 from pipeline.kafka.reading import Record, TopicFollower
 from pipeline.probes import http_ok
-from pipeline.topology.topics import REGISTRY, STATION_INVENTORY
+from pipeline.topology.topics import DESK_OUTBOX, REGISTRY, STATION_INVENTORY
 
 STATION_GROUP_PREFIX = "ektp-station-"  # pipeline.station.config.StationConfig.group_id: one group per office
 PARTITIONS_REFRESH = 30.0  # seconds between looks at the topics' partitions (a topic may grow some)
@@ -113,6 +114,26 @@ class LinkSource:
                 return breaker_from_metrics(await response.text())
         except (aiohttp.ClientError, TimeoutError, OSError):
             return None
+
+
+class DeskView(TopicFollower):
+    """Follows `ektp.desk.outbox` from its start: each recording desk's last report of its outbox."""
+
+    topics = (DESK_OUTBOX.name,)
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.latest: dict[str, DeskOutboxReported] = {}
+
+    def take(self, record: Record) -> None:
+        """Keep a desk's report; an unreadable one is skipped."""
+        if record.value is None:
+            return
+        try:
+            report = DeskOutboxReported.model_validate_json(record.value)
+        except ValidationError:
+            return
+        self.latest[report.desk_id] = report
 
 
 class InventoryView(TopicFollower):

@@ -6,11 +6,15 @@ import sys
 from urllib.parse import urlsplit
 
 from pipeline.config import Settings
+from pipeline.desk.runner import desk_running, status_path
 from pipeline.probes import http_ok
 from pipeline.processes.supervisor import Service
 
 # Started in this order, stopped in the reverse: the broker starts before and stops after all of them.
-ORDER = ("central-sim", "worker", "station", "dashboard")
+ORDER = ("central-sim", "worker", "desk", "station", "dashboard")
+
+# The recording desk `ektp up` starts: its outbox keeps what `ektp enroll --desk REKAM-01` saves.
+DESK = "REKAM-01"
 
 
 def worker_name(number: int) -> str:
@@ -48,16 +52,23 @@ def worker_service(current: Settings, number: int) -> Service:
 def services(
     current: Settings, *, station: str, central_flags: tuple[str, ...] = (), workers: int = 1
 ) -> list[Service]:
-    """central-sim, `workers` workers, one printing station and the dashboard, each with its readiness probe."""
+    """central-sim, `workers` workers, the recording desk, one printing station and the dashboard, each with its
+    readiness probe."""
     ektp = [sys.executable, "-m", "pipeline"]
     environment = current.as_environment()  # every child sees exactly these settings
     return [
         Service("central-sim", central_sim_argv(current, *central_flags),
                 lambda: http_ok(current.central_admin_url + "/health"), environment),
         *(worker_service(current, number) for number in range(1, workers + 1)),
+        Service("desk", [*ektp, "desk", "run", "--desk", DESK], lambda: desk_reporting(current, DESK), environment),
         Service("station", [*ektp, "station", "run", "--station", station,
                             "--metrics-port", str(current.station_metrics_port)],
                 lambda: http_ok(f"http://127.0.0.1:{current.station_metrics_port}/metrics"), environment),
         Service("dashboard", [*ektp, "dashboard"],
                 lambda: http_ok(f"http://127.0.0.1:{current.dashboard_port}/healthz"), environment),
     ]
+
+
+async def desk_reporting(current: Settings, desk_id: str) -> bool:
+    """The desk is ready once it holds its lock and has written its status (broker up or down)."""
+    return desk_running(current.run_dir, desk_id) and status_path(current.run_dir, desk_id).exists()

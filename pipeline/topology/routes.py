@@ -17,6 +17,7 @@ from pipeline.topology.topics import (
     APPROVAL_DECIDED,
     APPROVAL_PARKED,
     CITIZEN_INBOX,
+    DESK_OUTBOX,
     ENROLLMENT_RECORDED,
     ENROLLMENT_REJECTED,
     ENROLLMENT_SUBMITTED,
@@ -116,8 +117,8 @@ STEPS: tuple[Step, ...] = (TAKE_IN, RECORD_AND_APPROVE, FOLLOW_CARDS, REPLAY)
 # -- the programs beside the worker ------------------------------------------------------------------------
 
 RECORDING_DESKS = Party(
-    "recording desks", "recording desks", role="desk", side="outside", programs="`ektp enroll`, any vendor's desk",
-    writes=(ENROLLMENT_SUBMITTED,),
+    "recording desks", "recording desks", role="desk", side="outside",
+    programs="`ektp desk run`, `ektp enroll`, any vendor's desk", writes=(ENROLLMENT_SUBMITTED, DESK_OUTBOX),
 )
 PRINTING_STATIONS = Party(
     "printing stations", "printing stations", role="station", side="outside",
@@ -132,7 +133,7 @@ OPERATORS = Party(
     "operators", "operators", role="operator", side="pipeline",
     programs="the dashboard, `ektp status`, `ektp dlq`",
     reads=(ENROLLMENT_REJECTED, ENROLLMENT_RECORDED, APPROVAL_DECIDED, APPROVAL_DEADLETTER, APPROVAL_PARKED,
-           STATION_INVENTORY, PICKUP_READY, PICKUP_COLLECTED, REQUEST_STATUS, UNREADABLE),
+           STATION_INVENTORY, DESK_OUTBOX, PICKUP_READY, PICKUP_COLLECTED, REQUEST_STATUS, UNREADABLE),
     writes=(CITIZEN_INBOX,),
 )
 

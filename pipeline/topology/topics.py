@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from events.approval import ApprovalDecided
+from events.desk import DeskOutboxReported
 from events.enrollment import EnrollmentRecorded, EnrollmentRejected, EnrollmentSubmission
 from events.pickup import CardCollected, CardReadyForPickup, PickupRequested
 from events.printing import CardPrinted, PrintRequested, StationInventory
@@ -90,6 +91,11 @@ STATION_INVENTORY = TopicSpec(
     "ektp.station.inventory", "station id", "blank-card stock of each station", cleanup_policy="compact",
     retention_ms=FOREVER, partitions=1, value_model=StationInventory,
 )
+# Each recording desk's last report of its outbox (what waits for the broker), for the operators.
+DESK_OUTBOX = TopicSpec(
+    "ektp.desk.outbox", "desk id", "what each recording desk's outbox holds", cleanup_policy="compact",
+    retention_ms=FOREVER, partitions=1, value_model=DeskOutboxReported,
+)
 PICKUP_READY = TopicSpec(
     "ektp.pickup.ready", "citizen key", "card waiting at the office", value_model=CardReadyForPickup,
 )
@@ -134,6 +140,7 @@ REGISTRY: tuple[TopicSpec, ...] = (
     PRINT_REQUESTED,
     PRINT_COMPLETED,
     STATION_INVENTORY,
+    DESK_OUTBOX,
     PICKUP_READY,
     PICKUP_REQUESTED,
     PICKUP_COLLECTED,

@@ -118,6 +118,14 @@ function renderStations(stations) {
   ]));
 }
 
+function renderDesks(desks) {
+  fillRows($("desks").tBodies[0], (desks || []).map((d) => [
+    d.id, d.pending,
+    d.oldest_waiting_s === null ? "–" : duration(d.oldest_waiting_s) + " (" + clock(d.oldest_pending_at) + ")",
+    d.sent, duration(d.report_age_s) + " lalu / ago",
+  ]));
+}
+
 function renderBacklog(overview) {
   $("backlog").replaceChildren(...BACKLOG_STEPS.map((step) => el("div", { "data-backlog": step.id },
     el("span", { class: "label" }, step.label + " ", el("span", { class: "en" }, step.en)),
@@ -177,6 +185,7 @@ function render(overview) {
   renderDeadLetters(overview.dlq, overview.replay);
   $("unreadable").textContent = overview.unreadable ?? "–";
   renderStations(overview.stations);
+  renderDesks(overview.desks);
   renderBacklog(overview);
   renderStuck(overview.stuck);
 }

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
+from events.desk import DeskOutboxReported
 from events.identity import citizen_key
 from events.printing import StationInventory
 from events.status import RequestState, RequestStatus, TimelineEntry
@@ -77,6 +78,11 @@ class FakeDeadLetters:
 class FakeInventory:
     latest: dict[str, StationInventory] = field(default_factory=dict)
     prints: defaultdict[str, deque[dt.datetime]] = field(default_factory=lambda: defaultdict(deque))
+
+
+@dataclass
+class FakeDesks:
+    latest: dict[str, DeskOutboxReported] = field(default_factory=dict)
 
 
 def status(request_id: str, state: RequestState, *, minutes_ago: float = 0, nik: str = NIK,

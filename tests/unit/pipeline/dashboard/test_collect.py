@@ -10,18 +10,20 @@ from pathlib import Path
 import pytest
 from aiokafka.structs import ConsumerRecord
 
+from events.desk import DeskOutboxReported
 from events.printing import StationInventory
 from events.status import RequestState
 from pipeline.config import Settings
 from pipeline.dashboard.collect import Collector
-from pipeline.dashboard.sources import InventoryView
+from pipeline.dashboard.sources import DeskView, InventoryView
 from pipeline.kafka.groups import Member
-from pipeline.topology.topics import CITIZEN_INBOX, STATION_INVENTORY, UNREADABLE
+from pipeline.topology.topics import CITIZEN_INBOX, DESK_OUTBOX, STATION_INVENTORY, UNREADABLE
 from tests.unit.pipeline.dashboard.fakes import (
     NIK,
     NOW,
     FakeCentral,
     FakeDeadLetters,
+    FakeDesks,
     FakeInventory,
     FakeKafka,
     FakeStatuses,
@@ -43,7 +45,8 @@ class Clock:
 def collector(**sources: object) -> tuple[Collector, Clock]:
     clock = Clock()
     parts: dict[str, object] = {"kafka": FakeKafka(), "central": FakeCentral(), "statuses": FakeStatuses(),
-                                "dead_letters": FakeDeadLetters(), "inventory": FakeInventory()} | sources
+                                "dead_letters": FakeDeadLetters(), "inventory": FakeInventory(),
+                                "desks": FakeDesks()} | sources
     built = Collector(stuck_after=600, clock=clock, now=lambda: NOW, **parts)  # type: ignore[arg-type]
     return built, clock
 
@@ -124,6 +127,27 @@ async def test_station_forecast_runs_stock_down_at_the_recent_print_rate() -> No
     assert station["forecast"]["seconds"] == pytest.approx(900)
 
 
+async def test_each_desk_shows_what_waits_in_its_outbox_and_how_old_its_report_is() -> None:
+    """A desk cut off from the broker for 40 minutes: 37 waiting, the oldest 40 minutes, its last word 35."""
+    report = DeskOutboxReported(desk_id="REKAM-01", pending=37, oldest_pending_at=NOW - dt.timedelta(minutes=40),
+                                sent=120, reported_at=NOW - dt.timedelta(minutes=35))
+    idle = DeskOutboxReported(desk_id="REKAM-02", pending=0, oldest_pending_at=None, sent=5, reported_at=NOW)
+    built, _clock = collector(desks=FakeDesks(latest={"REKAM-02": idle, "REKAM-01": report}))
+    first, second = (await built.sample())["desks"]
+    assert (first["id"], first["pending"], first["sent"]) == ("REKAM-01", 37, 120)
+    assert (first["oldest_waiting_s"], first["report_age_s"]) == (2400, 2100)
+    assert (second["id"], second["pending"], second["oldest_waiting_s"]) == ("REKAM-02", 0, None)
+
+
+def test_desk_view_keeps_each_desks_last_report_and_skips_unreadable_ones(tmp_path: Path) -> None:
+    view = DeskView(Settings(run_dir=tmp_path))
+    for pending in (3, 1):
+        report = DeskOutboxReported(desk_id="REKAM-01", pending=pending, sent=0, reported_at=NOW)
+        view.take(record_of(DESK_OUTBOX.name, report.model_dump_json().encode()))
+    view.take(record_of(DESK_OUTBOX.name, b"{}"))
+    assert view.latest["REKAM-01"].pending == 1
+
+
 async def test_backlog_history_and_stuck_requests_follow_the_status_view() -> None:
     """Backlog per step is counted and kept as history; only requests older than the limit are stuck."""
     statuses = FakeStatuses({s.request_id: s for s in [
@@ -165,6 +189,11 @@ def test_inventory_view_keeps_each_stations_latest_stock_and_its_print_times(tmp
 
 def inventory_record(value: bytes) -> ConsumerRecord[bytes, bytes]:
     """A record of `ektp.station.inventory` as the follower reads it."""
-    return ConsumerRecord(topic=STATION_INVENTORY.name, partition=0, offset=0, timestamp=0, timestamp_type=0,
+    return record_of(STATION_INVENTORY.name, value)
+
+
+def record_of(topic: str, value: bytes) -> ConsumerRecord[bytes, bytes]:
+    """A record of `topic` as a follower reads it."""
+    return ConsumerRecord(topic=topic, partition=0, offset=0, timestamp=0, timestamp_type=0,
                           key=b"A", value=value, checksum=None, serialized_key_size=1,
                           serialized_value_size=len(value), headers=())

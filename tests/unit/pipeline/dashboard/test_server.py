@@ -26,6 +26,7 @@ from tests.unit.pipeline.dashboard.fakes import (
     SECRET,
     FakeCentral,
     FakeDeadLetters,
+    FakeDesks,
     FakeInventory,
     FakeKafka,
     FakeStatuses,
@@ -75,7 +76,7 @@ async def client(settings: Settings, sent: Sent) -> AsyncIterator[TestClient[web
     ]})
     dead_letters = FakeDeadLetters(waiting=[dead_letter("w-1", minutes_ago=3), dead_letter("w-2", minutes_ago=2)])
     collector = Collector(kafka=FakeKafka(), central=FakeCentral(), statuses=statuses, dead_letters=dead_letters,
-                          inventory=FakeInventory(), stuck_after=600)
+                          inventory=FakeInventory(), desks=FakeDesks(), stuck_after=600)
     dashboard = Dashboard(settings, TOKEN, collector, statuses, dead_letters, send=sent)
     server = TestServer(build_app(dashboard, live=False), host="127.0.0.1", port=settings.dashboard_port)
     async with TestClient(server) as test_client:

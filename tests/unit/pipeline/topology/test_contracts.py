@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from events.approval import DeadLetterHeader
+from events.desk import DeskOutboxReported
 from events.enrollment import EnrollmentSubmission
 from events.pickup import PickupRequested
 from events.printing import CardPrinted, PrintRequested, StationInventory
@@ -144,6 +145,7 @@ def test_pipeline_receives_what_outside_programs_write_and_sends_its_own_results
         by_action[operation["action"]].add(addresses[operation["channel"]["$ref"].rsplit("/", 1)[1]])
     assert by_action["receive"] == {
         "ektp.enrollment.submitted", "ektp.pickup.requested.v2", "ektp.print.completed", "ektp.station.inventory",
+        "ektp.desk.outbox",
     }
     assert "ektp.print.requested" in by_action["send"]
     assert "ektp.approval.deadletter" in by_action["send"]
@@ -152,7 +154,7 @@ def test_pipeline_receives_what_outside_programs_write_and_sends_its_own_results
 
 def test_messages_others_write_are_described_as_accepted_and_ours_as_written() -> None:
     """Inbound schemas say what the pipeline accepts (validation); outbound ones what it writes (serialization)."""
-    for inbound in (EnrollmentSubmission, PickupRequested, StationInventory, CardPrinted):
+    for inbound in (EnrollmentSubmission, PickupRequested, StationInventory, CardPrinted, DeskOutboxReported):
         assert schema_mode(inbound) == "validation", inbound.__name__
     assert schema_mode(PrintRequested) == "serialization"
 

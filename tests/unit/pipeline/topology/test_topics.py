@@ -7,6 +7,7 @@ from pipeline.topology.topics import (
     APPROVAL_PARKED,
     BY_NAME,
     CONTRACT_TOPICS,
+    DESK_OUTBOX,
     FOREVER,
     REGISTRY,
     REQUEST_STATUS,
@@ -20,6 +21,7 @@ CONTRACT_NAMES = {
     "ektp.approval.decided", "ektp.approval.deadletter", "ektp.approval.parked",
     "ektp.print.requested", "ektp.print.completed", "ektp.station.inventory",
     "ektp.pickup.ready", "ektp.pickup.requested.v2", "ektp.pickup.collected", "ektp.request.status",
+    "ektp.desk.outbox",
 }
 # Retired: their names stay taken, and the registry neither creates nor reads them.
 RETIRED_NAMES = {"ektp.pickup.requested"}
@@ -41,9 +43,9 @@ def test_every_contract_topic_has_a_value_model() -> None:
 
 
 def test_state_topics_are_compacted_and_event_topics_are_not() -> None:
-    """Status and inventory keep the latest value per key; the event streams keep history."""
+    """Status, inventory and desks' outboxes keep the latest value per key; the event streams keep history."""
     compacted = {spec.name for spec in REGISTRY if spec.cleanup_policy == "compact"}
-    assert compacted == {REQUEST_STATUS.name, STATION_INVENTORY.name}
+    assert compacted == {REQUEST_STATUS.name, STATION_INVENTORY.name, DESK_OUTBOX.name}
     assert REQUEST_STATUS.configs()["cleanup.policy"] == "compact"
 
 
