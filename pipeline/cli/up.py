@@ -11,20 +11,22 @@ from pipeline.cli.context import console, settings
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
 from pipeline.processes.supervisor import Running, Supervisor
-from pipeline.processes.system import ORDER, services, stopping_order, worker_name
+from pipeline.processes.system import DESK, ORDER, services, stopping_order, worker_name
 
 
 def up(
     station: str = typer.Option("TPI-01", "--station", help="The printing station to start"),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (metrics on consecutive ports)"),
 ) -> None:
-    """Start broker, central-sim, workers, printing station and dashboard in the background; wait until all answer."""
+    """Start broker, central-sim, workers, a recording desk, printing station and dashboard in the background; wait
+    until all answer."""
     current = settings()
     took = BrokerLauncher(current).start()
     console.print(f"broker       {current.bootstrap_servers}  ({'started' if took else 'already running'})")
     asyncio.run(ensure_topics(current))
     started = asyncio.run(_start_all(current, station, workers))
     addresses = {"central-sim": current.central_url, "station": f"{station}, metrics :{current.station_metrics_port}",
+                 "desk": f"{DESK}, `ektp enroll FILE --desk {DESK}`",
                  "dashboard": f"http://{current.dashboard_host}:{current.dashboard_port}"}
     addresses |= {worker_name(number): f"metrics :{current.worker_metrics_port + number - 1}"
                   for number in range(1, workers + 1)}

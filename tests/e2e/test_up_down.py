@@ -24,7 +24,7 @@ def test_up_starts_every_process_and_down_stops_them_all(run_dir: Path) -> None:
     try:
         started = run_ektp("up", "--station", "TPI-UP", settings=settings, timeout=240)
         assert started.returncode == 0, started.stdout + started.stderr
-        assert supervisor.running() == ["central-sim", "dashboard", "station", "worker"]
+        assert supervisor.running() == ["central-sim", "dashboard", "desk", "station", "worker"]
         assert BrokerLauncher(settings).status().up
         again = run_ektp("up", "--station", "TPI-UP", settings=settings, timeout=240)
         assert again.returncode == 0
