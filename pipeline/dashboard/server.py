@@ -6,6 +6,8 @@
     POST /api/lookup       {"query": request id or NIK} -> the masked timelines (a NIK never goes in a URL)
     POST /api/replay       {"parked": false} with the X-Ektp-Token header -> the dead-letter replay starts
     GET  /healthz          readiness for `ektp up`
+    GET  /cek              the citizens' status page (static/cek.html, cek.js, cek.css), without the token
+    GET  /api/public/status?request_id=..&birth_date=YYYY-MM-DD -> one request's state (`pipeline.dashboard.public`)
 
 One sampler task refreshes the overview; every listener gets the same one. The access log masks NIKs.
 """
@@ -15,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +32,7 @@ from events.masking import mask_nik
 from pipeline.config import Settings
 from pipeline.dashboard.collect import Collector, DeadLetterSource, StatusSource
 from pipeline.dashboard.lookup import UnusableQuery, find_requests, masked_request
+from pipeline.dashboard.public import NotFound, RateLimiter, office_notice, parse_query, public_status
 from pipeline.dashboard.security import (
     TOKEN_HEADER,
     action_token,
@@ -37,7 +41,7 @@ from pipeline.dashboard.security import (
     host_guard,
     token_matches,
 )
-from pipeline.dashboard.sources import DeskView, InventoryView, KafkaSource, LinkSource
+from pipeline.dashboard.sources import BirthDateView, DeskView, InventoryView, KafkaSource, LinkSource
 from pipeline.deadletter.replay import send_back
 from pipeline.deadletter.view import DeadLetterView
 from pipeline.logs import get_logger
@@ -52,6 +56,18 @@ class Startable(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class BirthDateSource(Protocol):
+    @property
+    def digests(self) -> Mapping[str, bytes]: ...
+
+
+@dataclass
+class NothingRecorded:
+    """The birth dates of a dashboard that follows no recordings: every public lookup is a 404."""
+
+    digests: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +98,8 @@ class Dashboard:
     closing: bool = False
     views: list[Startable] = field(default_factory=list)  # the live sources, started and stopped with the app
     send: Callable[..., Awaitable[int]] = send_back  # how records go back (the unit tests count instead)
+    birth_dates: BirthDateSource = field(default_factory=NothingRecorded)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
     _replay_task: asyncio.Task[None] | None = None
 
     async def refresh(self) -> dict[str, Any]:
@@ -215,6 +233,37 @@ async def replay(request: web.Request) -> web.Response:
     return web.json_response({"replaying": count, "parked": parked}, status=202)
 
 
+async def cek(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "cek.html")
+
+
+async def public_status_api(request: web.Request) -> web.Response:
+    """One request's state for the citizen who knows its id and the birth date recorded; no token needed."""
+    dashboard = request.app[DASHBOARD]
+    wait = dashboard.limiter.allow(request.remote or "unknown")
+    if wait is not None:
+        return web.json_response(
+            {"error": "rate_limited", "message_id": "Terlalu banyak permintaan; coba lagi sebentar lagi.",
+             "message_en": "Too many lookups; try again in a moment."},
+            status=429, headers={"Retry-After": str(math.ceil(wait))},
+        )
+    try:
+        request_id, born = parse_query(request.query.get("request_id"), request.query.get("birth_date"))
+        shown = public_status(
+            request_id, born, statuses=dashboard.statuses.latest, digests=dashboard.birth_dates.digests,
+            secret=dashboard.settings.citizen_key_secret.get_secret_value().encode(),
+            notice=office_notice(dashboard.overview or await dashboard.refresh()),
+        )
+    except NotFound:
+        return web.json_response(
+            {"error": "not_found",
+             "message_id": "Tidak ada permohonan dengan nomor dan tanggal lahir itu. Periksa tanda terima Anda.",
+             "message_en": "No request with that number and birth date. Check your receipt."},
+            status=404,
+        )
+    return web.json_response(shown)
+
+
 async def _running(app: web.Application) -> AsyncIterator[None]:
     """Start the views and the sampler with the app; stop them with it."""
     dashboard = app[DASHBOARD]
@@ -239,10 +288,11 @@ def build_dashboard(settings: Settings, token: str) -> Dashboard:
     """The live dashboard: its views and collector over the configured broker, central and worker."""
     statuses, dead_letters = StatusView(settings), DeadLetterView(settings)
     kafka, inventory, desks = KafkaSource(settings), InventoryView(settings), DeskView(settings)
+    birth_dates = BirthDateView(settings)
     collector = Collector(kafka=kafka, central=LinkSource(settings), statuses=statuses, dead_letters=dead_letters,
                           inventory=inventory, desks=desks, stuck_after=settings.dashboard_stuck_after)
     return Dashboard(settings, token, collector, statuses, dead_letters,
-                     views=[statuses, dead_letters, inventory, desks, kafka])
+                     views=[statuses, dead_letters, inventory, desks, birth_dates, kafka], birth_dates=birth_dates)
 
 
 def build_app(dashboard: Dashboard, *, live: bool = True) -> web.Application:
@@ -263,6 +313,8 @@ def build_app(dashboard: Dashboard, *, live: bool = True) -> web.Application:
     app.router.add_get("/api/stream", stream)
     app.router.add_post("/api/lookup", lookup)
     app.router.add_post("/api/replay", replay)
+    app.router.add_get("/cek", cek)
+    app.router.add_get("/api/public/status", public_status_api)
     app.router.add_static("/static/", STATIC, show_index=False, follow_symlinks=False)
     return app
 

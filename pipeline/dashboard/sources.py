@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections import defaultdict, deque
 
 import aiohttp
@@ -19,10 +20,11 @@ from events.desk import DeskOutboxReported
 from events.printing import StationInventory
 from pipeline.config import Settings
 from pipeline.dashboard.figures import Partition, breaker_from_metrics
+from pipeline.dashboard.public import birth_date_digest
 from pipeline.kafka.groups import Member, group_members
 from pipeline.kafka.reading import Record, TopicFollower
 from pipeline.probes import http_ok
-from pipeline.topology.topics import DESK_OUTBOX, REGISTRY, STATION_INVENTORY
+from pipeline.topology.topics import DESK_OUTBOX, ENROLLMENT_RECORDED, REGISTRY, STATION_INVENTORY
 
 STATION_GROUP_PREFIX = "ektp-station-"  # pipeline.station.config.StationConfig.group_id: one group per office
 PARTITIONS_REFRESH = 30.0  # seconds between looks at the topics' partitions (a topic may grow some)
@@ -114,6 +116,30 @@ class LinkSource:
                 return breaker_from_metrics(await response.text())
         except (aiohttp.ClientError, TimeoutError, OSError):
             return None
+
+
+class BirthDateView(TopicFollower):
+    """Follows `ektp.enrollment.recorded`: a keyed hash of each recorded request's birth date, for the citizens'
+    page to check a typed one against; the record itself, and the date, are not kept."""
+
+    topics = (ENROLLMENT_RECORDED.name,)
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.secret = settings.citizen_key_secret.get_secret_value().encode()
+        self.digests: dict[str, bytes] = {}
+
+    def take(self, record: Record) -> None:
+        """Keep the digest of a recorded request; an unreadable record is skipped."""
+        if record.value is None:
+            return
+        try:  # two fields of a large record: read them, not the whole model
+            submission = json.loads(record.value)["submission"]
+            request_id, born = submission["request_id"], dt.date.fromisoformat(submission["resident"]["birth_date"])
+        except (ValueError, KeyError, TypeError):
+            return
+        if isinstance(request_id, str):
+            self.digests[request_id] = birth_date_digest(request_id, born, self.secret)
 
 
 class DeskView(TopicFollower):

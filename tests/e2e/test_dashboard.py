@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from events.common import WIB
 from events.status import RequestState
@@ -34,8 +34,6 @@ pytestmark = pytest.mark.e2e
 SCREENSHOT = ROOT / "docs" / "dashboard.png"
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
 HEX_DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DECIDED = {RequestState.PRINT_READY_RECORD, RequestState.PRINT_QUEUED, RequestState.WAITING_FOR_BLANKS,
            RequestState.PRINTED, RequestState.READY_FOR_PICKUP, RequestState.COLLECTED}
 KEPT_SUPERVISORS: list[Supervisor] = []
@@ -69,16 +67,6 @@ async def until_states(
 
 def ids_of(submissions: list[GeneratedSubmission]) -> set[str]:
     return {submission.request_id or "" for submission in submissions}
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @pytest.fixture
