@@ -10,8 +10,9 @@ STAMP  := $(VENV)/.installed
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## Create .venv, install the project (pinned), fetch the broker's jars once
+setup: $(STAMP) ## Create .venv, install the project (pinned), fetch the broker's jars and promtool once
 	@$(BIN)/ektp broker fetch
+	@sh deploy/prometheus/install-promtool.sh .tools/bin
 
 # Reinstalls only when the dependencies change; a second `make setup` takes seconds.
 $(STAMP): pyproject.toml constraints.txt

@@ -19,6 +19,7 @@ from events.desk import DeskOutboxReported
 from events.masking import mask_everywhere
 from events.printing import StationInventory
 from events.status import RequestStatus
+from pipeline.dashboard.alerts import AlertWatch
 from pipeline.dashboard.figures import (
     LinkHistory,
     Partition,
@@ -104,6 +105,7 @@ class Collector:
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], dt.datetime] = utc_now
     link: LinkHistory = field(default_factory=LinkHistory)
+    alerts: AlertWatch = field(default_factory=AlertWatch)
     backlog_history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     _rates: dict[str, RateMeter] = field(default_factory=dict)
     _errors: list[str] = field(default_factory=list)
@@ -122,6 +124,7 @@ class Collector:
             **self._backlog(now),
             "errors": self._errors,
         }
+        overview["alerts"] = self.alerts.conditions(overview)  # once a sample: it times how long each holds
         masked: dict[str, Any] = mask_everywhere(overview)
         return masked
 

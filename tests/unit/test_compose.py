@@ -426,6 +426,20 @@ def test_prometheus_reads_the_repository_config(compose: dict[str, Any]) -> None
     assert f"{config_file}:ro" in " ".join(prometheus["volumes"])
 
 
+def test_prometheus_loads_the_alerting_rules_of_the_repository(
+    compose: dict[str, Any], prometheus_config: dict[str, Any]
+) -> None:
+    """Each rule file prometheus.yml names, beside the config, is deploy/prometheus/'s, mounted read-only."""
+    prometheus = compose["services"]["prometheus"]
+    config_file = next(flag.split("=", 1)[1] for flag in prometheus["command"] if flag.startswith("--config.file="))
+    rule_files = prometheus_config["rule_files"]
+    assert rule_files == ["alerts.yml"]
+    for name in rule_files:
+        in_container = PurePosixPath(config_file).parent / name
+        assert host_path(prometheus, str(in_container)) == ROOT / "deploy" / "prometheus" / name
+        assert f"{in_container}:ro" in " ".join(prometheus["volumes"])
+
+
 def test_grafana_provisioning_points_at_repository_files(
     compose: dict[str, Any], provisioned_datasource: dict[str, Any]
 ) -> None:

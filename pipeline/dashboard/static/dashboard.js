@@ -118,6 +118,14 @@ function renderStations(stations) {
   ]));
 }
 
+function renderAlerts(alerts) {
+  const list = alerts || [];
+  $("no-alerts").hidden = list.length > 0;
+  $("alerts").replaceChildren(...list.map((a) => el("li", { class: "alert " + a.severity, "data-alert": a.name },
+    el("strong", {}, a.summary_id), " ", el("span", { class: "en" }, a.summary_en),
+    el("div", { class: "since" }, "sejak / since " + clock(a.since)))));
+}
+
 function renderDesks(desks) {
   fillRows($("desks").tBodies[0], (desks || []).map((d) => [
     d.id, d.pending,
@@ -186,6 +194,7 @@ function render(overview) {
   $("unreadable").textContent = overview.unreadable ?? "–";
   renderStations(overview.stations);
   renderDesks(overview.desks);
+  renderAlerts(overview.alerts);
   renderBacklog(overview);
   renderStuck(overview.stuck);
 }

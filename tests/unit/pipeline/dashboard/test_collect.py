@@ -133,10 +133,14 @@ async def test_each_desk_shows_what_waits_in_its_outbox_and_how_old_its_report_i
                                 sent=120, reported_at=NOW - dt.timedelta(minutes=35))
     idle = DeskOutboxReported(desk_id="REKAM-02", pending=0, oldest_pending_at=None, sent=5, reported_at=NOW)
     built, _clock = collector(desks=FakeDesks(latest={"REKAM-02": idle, "REKAM-01": report}))
-    first, second = (await built.sample())["desks"]
+    overview = await built.sample()
+    first, second = overview["desks"]
     assert (first["id"], first["pending"], first["sent"]) == ("REKAM-01", 37, 120)
     assert (first["oldest_waiting_s"], first["report_age_s"]) == (2400, 2100)
     assert (second["id"], second["pending"], second["oldest_waiting_s"]) == ("REKAM-02", 0, None)
+    # The desk that drains nothing is an alert on the page, in the rules' words, for that desk only.
+    draining = [alert for alert in overview["alerts"] if alert["name"] == "EktpDeskOutboxNotDraining"]
+    assert [alert["labels"]["desk"] for alert in draining] == ["REKAM-01"]
 
 
 def test_desk_view_keeps_each_desks_last_report_and_skips_unreadable_ones(tmp_path: Path) -> None:
