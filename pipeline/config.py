@@ -6,20 +6,44 @@ nothing deeper in the code reads the environment.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_CITIZEN_KEY_SECRET = "dev-only-citizen-key-secret-change-me"  # noqa: S105 (a known, public dev value)
 DEV_ADMIN_TOKEN = "dev-only-central-admin-token-change-me"  # noqa: S105 (a known, public dev value)
 
 
+# What `ektp broker start` writes into the broker's data folder: how many nodes the cluster there has.
+CLUSTER_FILE = "cluster.json"
+
+
 def project_root() -> Path:
     """The checkout this package runs from, or the working directory for an installed package."""
     here = Path(__file__).resolve().parent.parent
     return here if (here / "pyproject.toml").is_file() else Path.cwd()
+
+
+def replication_for(nodes: int) -> int:
+    """The replication factor of topics on a cluster of `nodes`: 3 copies once there are 3 nodes to hold them."""
+    return min(nodes, 3)
+
+
+def min_insync_for(replication: int) -> int:
+    """`min.insync.replicas` for `replication` copies: 2 of 3, so a write survives one node and goes on without it."""
+    return 2 if replication >= 3 else 1
+
+
+def remembered_nodes(broker_data: Path) -> int | None:
+    """The node count of the cluster whose data is in `broker_data`, as `ektp broker start` wrote it; None if none."""
+    try:
+        nodes = json.loads((broker_data / CLUSTER_FILE).read_text())["nodes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return nodes if isinstance(nodes, int) and nodes >= 1 else None
 
 
 class Settings(BaseSettings):
@@ -29,16 +53,30 @@ class Settings(BaseSettings):
 
     # -- Kafka, as the clients see it
     kafka_host: str = Field("127.0.0.1", description="Host of the Kafka listener")
-    kafka_port: int = Field(9092, description="Port of the Kafka listener")
+    kafka_port: int = Field(9092, description="Port of the Kafka listener; node i of a cluster listens on it + i - 1")
     kafka_bootstrap: str | None = Field(
-        None, description="Bootstrap servers for clients; default `kafka_host:kafka_port`"
+        None, description="Bootstrap servers for clients; default `kafka_host:kafka_port`, one per node"
+    )
+    # Unless set, the next three follow the cluster (`_cluster_defaults`); the defaults are a single node's.
+    broker_nodes: int = Field(
+        1, ge=1, description="Nodes of the broker cluster, each a broker and a controller; unset: the count "
+        "`ektp broker start --nodes` remembered in `<data>/cluster.json`, else 1",
     )
     topic_partitions: int = Field(6, ge=1, description="Partitions of each citizen-keyed topic")
-    topic_replication: int = Field(1, ge=1, description="Replication factor of the topics")
+    topic_replication: int = Field(
+        1, ge=1, description="Replication factor of the topics and the broker's own; unset: 3 with 3 nodes or more, "
+        "else 1",
+    )
+    topic_min_insync: int = Field(
+        1, ge=1, description="`min.insync.replicas` of the topics and the broker's own; unset: 2 with 3 replicas or "
+        "more, else 1",
+    )
 
     # -- the broker the project starts itself (`ektp broker ...`)
-    broker_controller_port: int = Field(9093, description="Port of the KRaft controller listener")
-    broker_heap: str = Field("512m", description="JVM heap of the broker (-Xms and -Xmx)")
+    broker_controller_port: int = Field(
+        9193, description="Port of the KRaft controller listener; node i listens on it + i - 1"
+    )
+    broker_heap: str = Field("512m", description="JVM heap of each broker node (-Xms and -Xmx)")
     broker_data_dir: Path | None = Field(None, description="Broker data; default `<run_dir>/kafka`")
     broker_libs_dir: Path | None = Field(
         None, description="Broker jars fetched from Maven Central; default `<root>/.kafka/libs`"
@@ -94,6 +132,9 @@ class Settings(BaseSettings):
     # -- the other services (later steps)
     dashboard_host: str = Field("127.0.0.1", description="Address the operators' dashboard listens on")
     dashboard_port: int = Field(8700, description="Port of the operators' dashboard")
+    dashboard_metrics_port: int = Field(
+        8720, ge=0, description="Port of the dashboard's Prometheus /metrics: consumer lag, desks' outboxes (0: off)"
+    )
     dashboard_token: SecretStr | None = Field(
         None, description="Token of the dashboard's actions (replay); unset: generated into `<run_dir>/dashboard.token`"
     )
@@ -122,6 +163,27 @@ class Settings(BaseSettings):
         "auto", description="`auto`: readable on a terminal, JSON otherwise"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _cluster_defaults(cls, values: Any) -> Any:
+        """The node count the broker's data folder remembers, and the replication that follows, unless set.
+
+        A cluster started with `ektp broker start --nodes 3` is then used with three nodes' bootstrap and
+        replication by every later command on the same run dir, without repeating it; a variable wins.
+        """
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        if values.get("broker_nodes") is None:
+            run_dir = Path(values.get("run_dir") or project_root() / ".ektp")
+            data = Path(values.get("broker_data_dir") or run_dir / "kafka")
+            values["broker_nodes"] = remembered_nodes(data) or 1
+        if values.get("topic_replication") is None:
+            values["topic_replication"] = replication_for(int(values["broker_nodes"]))
+        if values.get("topic_min_insync") is None:
+            values["topic_min_insync"] = min_insync_for(int(values["topic_replication"]))
+        return values
+
     def as_environment(self) -> dict[str, str]:
         """These settings as `EKTP_` variables, for a child process that must see exactly them."""
         environment = {}
@@ -132,8 +194,18 @@ class Settings(BaseSettings):
 
     @property
     def bootstrap_servers(self) -> str:
-        """Where Kafka clients connect."""
-        return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+        """Where Kafka clients connect: every node's listener, so a client starts while any one of them is up."""
+        return self.kafka_bootstrap or ",".join(f"{self.kafka_host}:{port}" for port in self.broker_client_ports)
+
+    @property
+    def broker_client_ports(self) -> list[int]:
+        """The client port of each node of the project's own broker, node 1 first."""
+        return [self.kafka_port + index for index in range(self.broker_nodes)]
+
+    @property
+    def broker_controller_ports(self) -> list[int]:
+        """The KRaft controller port of each node of the project's own broker, node 1 first."""
+        return [self.broker_controller_port + index for index in range(self.broker_nodes)]
 
     @property
     def kafka_url(self) -> str:

@@ -1,8 +1,13 @@
-"""A single-node Apache Kafka broker (KRaft, broker and controller in one JVM) that the project runs itself.
+"""The Apache Kafka broker the project runs itself: one KRaft node, or a cluster of several on this host.
 
-The jars come from Maven Central through `pom.xml` beside this file; the broker runs with plain `java`,
-detached, with its pid, configuration, logs and data in one folder (`Settings.broker_data_path`), which
-persists across restarts.
+Every node is broker and controller in one JVM. The jars come from Maven Central through `pom.xml` beside
+this file; each node runs with plain `java`, detached, with its pid, configuration, logs and data in a folder
+of the broker's data folder (`Settings.broker_data_path`), which persists across restarts: the data folder
+itself for one node, `node-<i>` in it for each node of a cluster, whose node count `cluster.json` there
+remembers.
+
+Ports: node i (from 1) listens for clients on `kafka_port + i - 1` and for the controller quorum on
+`broker_controller_port + i - 1`; the quorum's voters are all the nodes (a static `controller.quorum.voters`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -22,9 +28,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import Settings
+from aiokafka.errors import KafkaError
+
+from pipeline.config import CLUSTER_FILE, Settings, remembered_nodes
 from pipeline.errors import BrokerError, PrerequisiteMissing
-from pipeline.kafka.admin import broker_answers
+from pipeline.kafka.admin import ReplicationHealth, broker_answers, replication_health
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
@@ -33,14 +41,14 @@ MAIN_CLASS = "kafka.Kafka"
 
 
 @dataclass(frozen=True)
-class BrokerStatus:
-    """The truth about the broker: its process and whether it answers."""
+class NodeStatus:
+    """One node of the broker: its process and whether it answers."""
 
+    node_id: int
+    port: int
+    pid: int | None
     running: bool
     answering: bool
-    pid: int | None
-    bootstrap_servers: str
-    data_dir: str
     rss_mb: float | None = None
     uptime_s: float | None = None
 
@@ -49,19 +57,107 @@ class BrokerStatus:
         return self.running and self.answering
 
 
+@dataclass(frozen=True)
+class BrokerStatus:
+    """The truth about the broker: its nodes' processes, whether they answer, and its partitions' replicas.
+
+    `running` when any node's process runs; `pid` is the first running node's, `rss_mb` all nodes' together.
+    `under_replicated` counts the partitions whose in-sync replicas are fewer than their replicas, `offline`
+    those without a leader; both are None when no node answers.
+    """
+
+    running: bool
+    answering: bool
+    pid: int | None
+    bootstrap_servers: str
+    data_dir: str
+    rss_mb: float | None = None
+    uptime_s: float | None = None
+    nodes: tuple[NodeStatus, ...] = ()
+    under_replicated: int | None = None
+    offline: int | None = None
+
+    @property
+    def up(self) -> bool:
+        """Every node runs and answers."""
+        return bool(self.nodes) and all(node.up for node in self.nodes)
+
+
+class BrokerNode:
+    """One JVM of the broker: node `node_id`, a broker and a controller, with its own folder."""
+
+    def __init__(self, node_id: int, folder: Path, *, host: str, port: int, controller_port: int, single: bool):
+        self.node_id = node_id
+        self.name = "broker" if single else f"broker-{node_id}"
+        self.folder = folder
+        self.host = host
+        self.port = port
+        self.controller_port = controller_port
+        self.kraft_dir = folder / "kraft"
+        self.logs_dir = folder / "logs"
+        self.properties_file = folder / "server.properties"
+        self.pid_file = folder / "broker.pid"
+        self.stdout_file = self.logs_dir / "stdout.log"
+        self.log_file = self.logs_dir / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None  # set when this launcher started it
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def formatted(self) -> bool:
+        return (self.kraft_dir / "meta.properties").is_file()
+
+    def pid(self) -> int | None:
+        """The node's process id while it runs."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _is_our_broker(pid, self.properties_file) else None
+
+    def starting_or_running(self) -> bool:
+        # Right after the fork, /proc shows our own command line until `java` is exec'ed: ask the child.
+        if self.process is not None:
+            return self.process.poll() is None
+        return self.pid() is not None
+
+    def settle(self) -> None:
+        """Forget the process this launcher started, once it is gone (it is reaped already)."""
+        if self.process is not None:
+            self.process.wait()
+            self.process = None
+        self.pid_file.unlink(missing_ok=True)
+
+    def log_tail(self, lines: int) -> str:
+        """The last `lines` lines of the node's log (its stdout when the log is empty)."""
+        for source in (self.log_file, self.stdout_file):
+            if source.is_file() and source.stat().st_size:
+                return "\n".join(source.read_text(errors="replace").splitlines()[-lines:])
+        return "(no log yet)"
+
+
 class BrokerLauncher:
-    """Fetch, start, stop and inspect the project's own Kafka broker."""
+    """Fetch, start, stop and inspect the project's own Kafka broker, one node or a cluster of them.
+
+    The nodes are those the data folder was formatted for (`cluster.json`), or, on a fresh folder, the
+    `broker_nodes` setting: `stop` and `status` always cover every node the data belongs to.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.data_dir = settings.broker_data_path
         self.libs_dir = settings.broker_libs_path
-        self.kraft_dir = self.data_dir / "kraft"
-        self.logs_dir = self.data_dir / "logs"
-        self.properties_file = self.data_dir / "server.properties"
-        self.pid_file = self.data_dir / "broker.pid"
-        self.stdout_file = self.logs_dir / "stdout.log"
-        self._process: subprocess.Popen[bytes] | None = None  # set when this launcher started it
+        self.cluster_file = self.data_dir / CLUSTER_FILE
+        count = self.formatted_nodes() or settings.broker_nodes
+        self.nodes = [
+            BrokerNode(
+                number, self.data_dir if count == 1 else self.data_dir / f"node-{number}",
+                host=settings.kafka_host, port=settings.kafka_port + number - 1,
+                controller_port=settings.broker_controller_port + number - 1, single=count == 1,
+            )
+            for number in range(1, count + 1)
+        ]
 
     # -- jars -------------------------------------------------------------------------------------------
 
@@ -98,30 +194,45 @@ class BrokerLauncher:
 
     # -- configuration ----------------------------------------------------------------------------------
 
-    def server_properties(self) -> str:
-        """server.properties for one node, from the settings."""
+    def formatted_nodes(self) -> int | None:
+        """How many nodes the data folder was formatted for; None for a fresh folder."""
+        remembered = remembered_nodes(self.data_dir)
+        if remembered is not None:
+            return remembered
+        # A one-node folder formatted before `cluster.json` existed.
+        return 1 if (self.data_dir / "kraft" / "meta.properties").is_file() else None
+
+    def server_properties(self, node: BrokerNode | None = None) -> str:
+        """server.properties of `node` (the first by default), from the settings."""
         s = self.settings
-        host, port, controller = s.kafka_host, s.kafka_port, s.broker_controller_port
+        node = node or self.nodes[0]
+        host = node.host
+        voters = ",".join(f"{other.node_id}@{host}:{other.controller_port}" for other in self.nodes)
+        replication, min_insync = str(s.topic_replication), str(s.topic_min_insync)
         lines = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@{host}:{controller}",
-            "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller}",
-            "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+            "node.id": str(node.node_id),
+            "controller.quorum.voters": voters,
+            "listeners": f"PLAINTEXT://{host}:{node.port},CONTROLLER://{host}:{node.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{host}:{node.port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            "log.dirs": str(self.kraft_dir),
+            "log.dirs": str(node.kraft_dir),
             "num.partitions": str(s.topic_partitions),
             # Topics come from the registry (`ektp topics create`), never from a typo in a client.
             "auto.create.topics.enable": "false",
-            "offsets.topic.replication.factor": "1",
+            # Topics created without these (faust's own) and the broker's own topics are replicated like
+            # the registry's: with acks=all a write is safe once `min.insync.replicas` nodes hold it.
+            "default.replication.factor": replication,
+            "min.insync.replicas": min_insync,
+            "offsets.topic.replication.factor": replication,
             "offsets.topic.num.partitions": "3",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.replication.factor": replication,
+            "transaction.state.log.min.isr": min_insync,
             "transaction.state.log.num.partitions": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": replication,
+            "share.coordinator.state.topic.min.isr": min_insync,
             "group.initial.rebalance.delay.ms": "0",
             "num.network.threads": "2",
             "num.io.threads": "2",
@@ -129,11 +240,11 @@ class BrokerLauncher:
         }
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
-    def _java(self, *args: str, heap: bool = True) -> list[str]:
+    def _java(self, *args: str, heap: bool = True, node: BrokerNode | None = None) -> list[str]:
         java = _require("java", "a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)")
         options = [
             f"-Dlog4j2.configurationFile={LOG4J2}",
-            f"-Dkafka.logs.dir={self.logs_dir}",
+            f"-Dkafka.logs.dir={(node or self.nodes[0]).logs_dir}",
             "-Djava.awt.headless=true",
         ]
         if heap:
@@ -141,128 +252,211 @@ class BrokerLauncher:
             options += [f"-Xms{size}", f"-Xmx{size}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
         return [java, *options, "-cp", str(self.libs_dir / "*"), *args]
 
-    def _format_storage(self) -> None:
-        if (self.kraft_dir / "meta.properties").is_file():
-            return
-        command = self._java(
-            "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(self.properties_file),
-            "--ignore-formatted", heap=False,
-        )
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise BrokerError(f"formatting the broker's storage failed:\n{result.stdout}{result.stderr}")
+    def _check_layout(self) -> None:
+        """Refuse to start the data folder as a cluster of another size than it was formatted for."""
+        formatted, wanted = self.formatted_nodes(), self.settings.broker_nodes
+        if formatted is not None and formatted != wanted:
+            raise BrokerError(
+                f"the broker's data in {self.data_dir} belongs to a cluster of {formatted} node(s), not {wanted}: "
+                f"start it with `--nodes {formatted}` (or EKTP_BROKER_NODES={formatted}), or give the new cluster "
+                "a folder of its own (EKTP_RUN_DIR or EKTP_BROKER_DATA_DIR); removing the folder loses its topics"
+            )
+        if self.settings.topic_replication > wanted:
+            raise BrokerError(
+                f"EKTP_TOPIC_REPLICATION={self.settings.topic_replication} needs at least that many nodes; "
+                f"this broker has {wanted}"
+            )
+
+    def _remember_cluster(self) -> str:
+        """Write `cluster.json` (the node count and the cluster id every node is formatted with); the id."""
+        cluster_id = None
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            cluster_id = str(json.loads(self.cluster_file.read_text())["cluster_id"])
+        cluster_id = cluster_id or _formatted_cluster_id(self.nodes[0]) or new_cluster_id()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        remembered = {"nodes": len(self.nodes), "cluster_id": cluster_id}
+        self.cluster_file.write_text(json.dumps(remembered) + "\n")
+        return cluster_id
+
+    def _format_storage(self, nodes: list[BrokerNode], cluster_id: str) -> None:
+        """Format the storage of each node that has none, all at once, with the cluster's one id."""
+        formatting = [
+            (node, subprocess.Popen(
+                self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(node.properties_file),
+                           "--ignore-formatted", heap=False, node=node),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            ))
+            for node in nodes if not node.formatted()
+        ]
+        failed = []
+        for node, process in formatting:
+            output, _ = process.communicate()
+            if process.returncode != 0:
+                failed.append(f"node {node.node_id}:\n{output}")
+        if failed:
+            raise BrokerError("formatting the broker's storage failed:\n" + "\n".join(failed))
 
     # -- process ----------------------------------------------------------------------------------------
 
     @property
     def pid(self) -> int | None:
-        """The broker's process id while it runs."""
-        return self._pid()
+        """The first node's process id while it runs."""
+        return self.nodes[0].pid()
 
-    def _pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _is_our_broker(pid, self.properties_file) else None
+    def pids(self) -> dict[str, int]:
+        """The running nodes' process ids by name: `broker`, or `broker-1`, `broker-2`... in a cluster."""
+        return {node.name: pid for node in self.nodes if (pid := node.pid()) is not None}
 
     def status(self) -> BrokerStatus:
-        """Whether the broker process runs and answers a metadata request."""
-        pid = self._pid()
-        answering = pid is not None and asyncio.run(broker_answers(self.settings.bootstrap_servers))
+        """Whether each node's process runs and answers a metadata request; the partitions' replicas."""
+        return asyncio.run(self._status())
+
+    async def _status(self) -> BrokerStatus:
+        pids = [node.pid() for node in self.nodes]
+        answers = await asyncio.gather(*(
+            broker_answers(node.bootstrap) if pid is not None else _false()
+            for node, pid in zip(self.nodes, pids, strict=True)
+        ))
+        nodes = tuple(
+            NodeStatus(node.node_id, node.port, pid, pid is not None, answering,
+                       _rss_mb(pid) if pid else None, _uptime_s(pid) if pid else None)
+            for node, pid, answering in zip(self.nodes, pids, answers, strict=True)
+        )
+        answering = [node for node in self.nodes if answers[node.node_id - 1]]
+        health: ReplicationHealth | None = None
+        if answering:
+            with contextlib.suppress(KafkaError, OSError, TimeoutError):  # a node dying right now: say what is known
+                health = await replication_health(",".join(node.bootstrap for node in answering))
+        running = [node for node in nodes if node.running]
         return BrokerStatus(
-            running=pid is not None,
-            answering=answering,
-            pid=pid,
+            running=bool(running),
+            answering=bool(answering),
+            pid=running[0].pid if running else None,
             bootstrap_servers=self.settings.bootstrap_servers,
             data_dir=str(self.data_dir),
-            rss_mb=_rss_mb(pid) if pid else None,
-            uptime_s=_uptime_s(pid) if pid else None,
+            rss_mb=sum(node.rss_mb or 0 for node in running) if running else None,
+            uptime_s=running[0].uptime_s if running else None,
+            nodes=nodes,
+            under_replicated=health.under_replicated if health else None,
+            offline=health.offline if health else None,
         )
 
     def start(self) -> float:
-        """Start the broker unless it runs; wait until it answers. Returns the seconds it took."""
+        """Start every node that does not run; wait until all answer. Returns the seconds it took (0: all ran).
+
+        Idempotent: a running cluster is left alone, and a node that was killed is started again on its data.
+        """
         began = time.monotonic()
-        if self._pid() is not None:
-            if asyncio.run(broker_answers(self.settings.bootstrap_servers)):
-                return 0.0
-        else:
-            self._launch()
+        self._check_layout()
+        missing = [node for node in self.nodes if node.pid() is None]
+        if not missing and asyncio.run(self._all_answer(timeout=5.0)):
+            return 0.0
+        if missing:
+            self._launch(missing)
         self._wait_until_answering(began)
         return time.monotonic() - began
 
-    def _launch(self) -> None:
-        host, port = self.settings.kafka_host, self.settings.kafka_port
-        for busy in (port, self.settings.broker_controller_port):
-            if _port_taken(host, busy):
-                raise BrokerError(
-                    f"port {host}:{busy} is taken by another process; stop it or set EKTP_KAFKA_PORT / "
-                    "EKTP_BROKER_CONTROLLER_PORT"
-                )
+    def _launch(self, nodes: list[BrokerNode]) -> None:
+        for node in nodes:
+            for busy in (node.port, node.controller_port):
+                if _port_taken(node.host, busy):
+                    raise BrokerError(
+                        f"port {node.host}:{busy} of broker node {node.node_id} is taken by another process; stop it "
+                        "or set EKTP_KAFKA_PORT / EKTP_BROKER_CONTROLLER_PORT"
+                    )
         if not self.jars_present():
             self.fetch_jars()
-        self.logs_dir.mkdir(parents=True, exist_ok=True)
-        self.properties_file.write_text(self.server_properties())
-        self._format_storage()
-        with self.stdout_file.open("ab") as output:
-            process = subprocess.Popen(
-                self._java(MAIN_CLASS, str(self.properties_file)),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: a Ctrl-C in our terminal is not its stop
-            )
-        self.pid_file.write_text(f"{process.pid}\n")
-        self._process = process
+        cluster_id = self._remember_cluster()
+        for node in nodes:
+            node.logs_dir.mkdir(parents=True, exist_ok=True)
+            node.properties_file.write_text(self.server_properties(node))
+        self._format_storage(nodes, cluster_id)
+        for node in nodes:
+            with node.stdout_file.open("ab") as output:
+                node.process = subprocess.Popen(
+                    self._java(MAIN_CLASS, str(node.properties_file), node=node),
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: a Ctrl-C in our terminal is not its stop
+                )
+            node.pid_file.write_text(f"{node.process.pid}\n")
+
+    async def _all_answer(self, timeout: float) -> bool:
+        answers = await asyncio.gather(*(broker_answers(node.bootstrap, timeout=timeout) for node in self.nodes))
+        return all(answers)
 
     def _wait_until_answering(self, began: float) -> None:
         deadline = began + self.settings.broker_start_timeout
         while time.monotonic() < deadline:
-            if not self._starting_or_running():
-                raise BrokerError(f"the broker exited while starting; its log ends:\n{self.log_tail(25)}")
-            if asyncio.run(broker_answers(self.settings.bootstrap_servers, timeout=2.0)):
+            for node in self.nodes:
+                if not node.starting_or_running():
+                    raise BrokerError(
+                        f"broker node {node.node_id} exited while starting; its log ends:\n{node.log_tail(25)}"
+                    )
+            if asyncio.run(self._all_answer(timeout=2.0)):
                 return
             time.sleep(0.2)
         self.stop()
+        tails = "\n".join(f"node {node.node_id}:\n{node.log_tail(25)}" for node in self.nodes)
         raise BrokerError(
-            f"the broker did not answer within {self.settings.broker_start_timeout:.0f}s; "
-            f"its log ends:\n{self.log_tail(25)}"
+            f"the broker did not answer within {self.settings.broker_start_timeout:.0f}s; its log ends:\n{tails}"
         )
 
-    def _starting_or_running(self) -> bool:
-        # Right after the fork, /proc shows our own command line until `java` is exec'ed: ask the child.
-        if self._process is not None:
-            return self._process.poll() is None
-        return self._pid() is not None
-
     def stop(self) -> bool:
-        """Stop the broker cleanly: SIGTERM, wait, then SIGKILL. True when a broker was running."""
-        pid = self._pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        if not _wait_gone(pid, self.settings.broker_stop_timeout):
+        """Stop every node cleanly: SIGTERM to all at once, wait, then SIGKILL. True when a node was running.
+
+        All at once, because a node's controlled shutdown needs a controller quorum: the last of a cluster
+        stopped one by one would find none and wait for it.
+        """
+        running = [(node, pid) for node in self.nodes if (pid := node.pid()) is not None]
+        for _node, pid in running:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            _wait_gone(pid, 10.0)
-        if self._process is not None:
-            self._process.wait()  # already reaped or gone: this only settles the Popen object
-            self._process = None
-        self.pid_file.unlink(missing_ok=True)
-        return True
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.settings.broker_stop_timeout
+        for _node, pid in running:
+            if not _wait_gone(pid, max(0.0, deadline - time.monotonic())):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                _wait_gone(pid, 10.0)
+        for node in self.nodes:
+            node.settle()
+        return bool(running)
+
+    def kill_node(self, node_id: int) -> int:
+        """SIGKILL node `node_id`, as a power cut would, and wait until it is gone; its pid. `start` brings it back."""
+        node = self.nodes[node_id - 1]
+        pid = node.pid()
+        if pid is None:
+            raise BrokerError(f"broker node {node_id} is not running: nothing to kill")
+        os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid, 10.0)
+        node.settle()
+        return pid
 
     def log_tail(self, lines: int) -> str:
-        """The last `lines` lines of the broker's log (its stdout when the log is empty)."""
-        for source in (self.logs_dir / "server.log", self.stdout_file):
-            if source.is_file() and source.stat().st_size:
-                return "\n".join(source.read_text(errors="replace").splitlines()[-lines:])
-        return "(no log yet)"
+        """The last `lines` lines of the broker's log; in a cluster, of each node's under its name."""
+        if len(self.nodes) == 1:
+            return self.nodes[0].log_tail(lines)
+        return "\n".join(f"==> node {node.node_id} ({node.log_file}) <==\n{node.log_tail(lines)}"
+                         for node in self.nodes)
 
     @property
-    def log_file(self) -> Path:
-        return self.logs_dir / "server.log"
+    def log_files(self) -> list[Path]:
+        return [node.log_file for node in self.nodes]
+
+
+async def _false() -> bool:
+    return False
+
+
+def _formatted_cluster_id(node: BrokerNode) -> str | None:
+    """The cluster id a node's storage was formatted with, if it was."""
+    with contextlib.suppress(OSError):
+        for line in (node.kraft_dir / "meta.properties").read_text().splitlines():
+            if line.startswith("cluster.id="):
+                return line.split("=", 1)[1].strip()
+    return None
 
 
 def new_cluster_id() -> str:
@@ -311,13 +505,14 @@ def _reap(pid: int) -> None:
 
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         _reap(pid)
         if _proc_state(pid) in (None, "Z", "X"):
             _reap(pid)
             return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.1)
-    return False
 
 
 def _port_taken(host: str, port: int) -> bool:

@@ -33,6 +33,8 @@ def end_to_end(
     rate: float | None = typer.Option(None, "--rate", min=1, help="Submissions per second (default: all at once)"),
     partitions: int | None = typer.Option(None, "--partitions", min=1, help="Partitions per topic (default: settings)"),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes of the private system"),
+    nodes: int = typer.Option(1, "--nodes", min=1, help="Broker nodes of the private system (3: replication 3, "
+                              "min.insync.replicas 2)"),
     timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds to wait for the last card"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (the last stdout line)"),
     results: Path | None = typer.Option(None, "--results-dir", help="Where the result is saved (bench/results)"),
@@ -40,14 +42,15 @@ def end_to_end(
 ) -> None:
     """Without a subcommand: throughput, latency, the raw-Kafka baseline and the drain rate, on a private system.
 
-    Starts a broker, central-sim (zero latency, no rate limit), a worker and an instant printing station of
-    its own on free ports, and stops them at the end. The result is saved under bench/results/.
+    Starts a broker (one node, or `--nodes` of them), central-sim (zero latency, no rate limit), a worker and an
+    instant printing station of its own on free ports, and stops them at the end. The result is saved under
+    bench/results/.
     """
     if ctx.invoked_subcommand is not None:
         return
     settings()  # logging configured like every command's
     plan = BenchPlan(count=count, dlq_count=dlq_count or min(count, 2000), rate=rate, partitions=partitions,
-                     workers=workers, timeout=timeout or max(180.0, count / 10), keep=keep)
+                     workers=workers, nodes=nodes, timeout=timeout or max(180.0, count / 10), keep=keep)
     # SIGTERM stops the run like Ctrl-C: the private system is stopped, not orphaned.
     signal.signal(signal.SIGTERM, _interrupt)
     result = asyncio.run(run_bench(plan, say=progress.print))

@@ -8,11 +8,12 @@ from dataclasses import asdict
 
 import typer
 
-from pipeline.broker import BrokerLauncher
+from pipeline.broker import BrokerLauncher, BrokerStatus
 from pipeline.cli.context import console, settings
+from pipeline.config import Settings
 
-app = typer.Typer(help="The project's own single-node Kafka broker (KRaft), from Maven Central jars.",
-                  no_args_is_help=True)
+app = typer.Typer(help="The project's own Kafka broker (KRaft): one node, or a cluster of several on this host, "
+                       "from Maven Central jars.", no_args_is_help=True)
 
 
 @app.command()
@@ -24,41 +25,71 @@ def fetch() -> None:
 
 
 @app.command()
-def start() -> None:
-    """Start the broker unless it runs, and wait until it answers."""
-    launcher = BrokerLauncher(settings())
+def start(
+    nodes: int | None = typer.Option(
+        None, "--nodes", min=1, help="Nodes of the cluster, on ports kafka_port + i - 1 (default: what its data folder "
+        "remembers, else EKTP_BROKER_NODES, else 1); remembered for every later command on this run dir",
+    ),
+) -> None:
+    """Start the broker's nodes unless they run, and wait until every one answers."""
+    current = settings()
+    if nodes is not None:
+        current = Settings(broker_nodes=nodes)  # replication follows the node count unless set
+    launcher = BrokerLauncher(current)
     took = launcher.start()
     status = launcher.status()
     how = f"started in {took:.1f}s" if took else "already running"
+    pids = ", ".join(str(node.pid) for node in status.nodes)
     console.print(
-        f"Kafka broker {how}: {status.bootstrap_servers} (pid {status.pid}, "
+        f"Kafka broker {how}: {status.bootstrap_servers} ({_nodes(status)}pid {pids}, "
         f"{status.rss_mb or 0:.0f} MB resident, data in {status.data_dir})"
     )
 
 
 @app.command()
 def stop() -> None:
-    """Stop the broker: SIGTERM, wait, then SIGKILL; no process is left behind."""
+    """Stop every node of the broker: SIGTERM, wait, then SIGKILL; no process is left behind."""
     was_running = BrokerLauncher(settings()).stop()
     console.print("Kafka broker stopped" if was_running else "Kafka broker was not running")
 
 
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
-    """Tell whether the broker is up; exit 0 when up, 1 when down."""
+    """Tell whether the broker is up, node by node, and how its partitions are replicated; exit 0 when every node
+    is up, 1 otherwise."""
     state = BrokerLauncher(settings()).status()
     if as_json:
-        print(json.dumps({**asdict(state), "up": state.up}))
-    elif state.up:
+        nodes = [{**asdict(node), "up": node.up} for node in state.nodes]
+        print(json.dumps({**asdict(state), "nodes": nodes, "up": state.up}))
+        raise typer.Exit(0 if state.up else 1)
+    if state.up:
         console.print(
-            f"up: {state.bootstrap_servers} (pid {state.pid}, {state.rss_mb or 0:.0f} MB resident, "
-            f"up {state.uptime_s or 0:.0f}s, data in {state.data_dir})"
+            f"up: {state.bootstrap_servers} ({_nodes(state)}pid {state.pid}, {state.rss_mb or 0:.0f} MB resident, "
+            f"up {state.uptime_s or 0:.0f}s, data in {state.data_dir}){_replicas(state)}"
         )
+    elif state.answering:
+        live = sum(node.up for node in state.nodes)
+        console.print(f"degraded: {live} of {len(state.nodes)} nodes up{_replicas(state)}")
     elif state.running:
         console.print(f"down: process {state.pid} runs but {state.bootstrap_servers} does not answer")
     else:
         console.print(f"down: no broker process for {state.data_dir}")
+    if len(state.nodes) > 1:
+        for node in state.nodes:
+            how = "up" if node.up else "starting" if node.running else "down"
+            memory = f"  {node.rss_mb:.0f} MB" if node.rss_mb else ""
+            console.print(f"  node {node.node_id}  :{node.port}  pid {node.pid or '-'}  {how}{memory}")
     raise typer.Exit(0 if state.up else 1)
+
+
+def _nodes(state: BrokerStatus) -> str:
+    return f"{len(state.nodes)} nodes, " if len(state.nodes) > 1 else ""
+
+
+def _replicas(state: BrokerStatus) -> str:
+    if state.under_replicated is None:
+        return ""
+    return f"; {state.under_replicated} partitions under-replicated, {state.offline} offline"
 
 
 @app.command()
@@ -68,8 +99,9 @@ def logs(
 ) -> None:
     """Print the end of the broker's log."""
     launcher = BrokerLauncher(settings())
-    if follow and launcher.log_file.is_file():
-        subprocess.run(["tail", "-n", str(lines), "-F", str(launcher.log_file)], check=False)
+    present = [str(path) for path in launcher.log_files if path.is_file()]
+    if follow and present:
+        subprocess.run(["tail", "-n", str(lines), "-F", *present], check=False)
     else:
         print(launcher.log_tail(lines))
 

@@ -25,18 +25,21 @@ def chaos(
     seed: int | None = typer.Option(None, "--seed", help="Seed of the synthetic residents (default: random)"),
     outage: float = typer.Option(4.0, "--outage", min=0.5, help="Seconds each central outage (down, hang) lasts"),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes; SIGKILLs take each in turn"),
+    nodes: int = typer.Option(1, "--nodes", min=1, help="Broker nodes; with 3 (replication 3, min.insync.replicas "
+                              "2) one of them is SIGKILLed mid-run and started again"),
     timeout: float | None = typer.Option(None, "--timeout", min=1,
                                          help="Seconds to wait after the last fault for every request to end"),
     keep: bool = typer.Option(False, "--keep", help="Keep the private system's folder (logs, journal, cards)"),
     as_json: bool = typer.Option(False, "--json", help="Print the verdict as JSON (the last stdout line)"),
 ) -> None:
-    """Inject faults while N requests run (worker SIGKILL x2, station SIGKILL mid-print, broker restart,
-    central down and hang), then check that nothing was lost, printed twice, reordered or moved backwards."""
+    """Inject faults while N requests run (worker SIGKILL x2, station SIGKILL mid-print, broker restart, a broker
+    node SIGKILLed with --nodes 3, central down and hang), then check that nothing was lost, printed twice,
+    reordered or moved backwards."""
     settings()  # logging configured like every command's
     # The run restarts the broker on purpose: its own clients' reconnection errors are expected, not news.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     plan = ChaosPlan(count=count, seed=secrets.randbelow(2**31) if seed is None else seed, outage_seconds=outage,
-                     workers=workers, timeout=timeout or max(180.0, count / 4), keep=keep)
+                     workers=workers, nodes=nodes, timeout=timeout or max(180.0, count / 4), keep=keep)
     result = asyncio.run(run_chaos(plan, progress))
     verdict = result.verdict
     if as_json:

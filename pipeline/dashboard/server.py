@@ -32,6 +32,7 @@ from events.masking import mask_nik
 from pipeline.config import Settings
 from pipeline.dashboard.collect import Collector, DeadLetterSource, StatusSource
 from pipeline.dashboard.lookup import UnusableQuery, find_requests, masked_request
+from pipeline.dashboard.metrics import serve_metrics
 from pipeline.dashboard.public import NotFound, RateLimiter, office_notice, parse_query, public_status
 from pipeline.dashboard.security import (
     TOKEN_HEADER,
@@ -324,6 +325,8 @@ def serve(settings: Settings) -> None:
     token, written_to = action_token(settings)
     if written_to is not None:
         log.info("dashboard action token generated", token_file=str(written_to))
-    app = build_app(build_dashboard(settings, token))
+    dashboard = build_dashboard(settings, token)
+    serve_metrics(lambda: dashboard.overview, settings.metrics_host, settings.dashboard_metrics_port)
+    app = build_app(dashboard)
     web.run_app(app, host=settings.dashboard_host, port=settings.dashboard_port, access_log_class=MaskedAccessLogger,
                 print=None, handle_signals=True, shutdown_timeout=5.0)

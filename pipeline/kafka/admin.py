@@ -1,4 +1,4 @@
-"""Talking to Kafka as an administrator: is the broker answering, creating the registry's topics."""
+"""Talking to Kafka as an administrator: is the broker answering, creating the registry's topics, their replicas."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.protocol.metadata import MetadataRequest
 
 from pipeline.config import Settings
 from pipeline.topology.topics import REGISTRY, TopicSpec
@@ -31,29 +33,37 @@ async def admin_client(
 
 
 async def broker_answers(bootstrap_servers: str, *, timeout: float = 5.0) -> bool:
-    """True when a broker answers a metadata request within `timeout` seconds."""
-    if not await _any_port_open(bootstrap_servers, timeout):
-        return False  # nothing listens: say so without a client that logs every refused connection
-    try:
-        async with asyncio.timeout(timeout), admin_client(bootstrap_servers, timeout=timeout) as client:
-            await client.list_topics()
-    except (KafkaError, OSError, TimeoutError):
-        return False
-    return True
+    """True when a broker of `bootstrap_servers` (any one of them) answers a metadata request within `timeout` s."""
+    for server in _servers(bootstrap_servers):
+        with contextlib.suppress(KafkaError, OSError, TimeoutError):
+            await _metadata_of(server, [], timeout=timeout)
+            return True
+    return False
 
 
-async def _any_port_open(bootstrap_servers: str, timeout: float) -> bool:
-    for server in bootstrap_servers.split(","):
-        host, _, port = server.strip().rpartition(":")
-        try:
-            async with asyncio.timeout(timeout):
-                _reader, writer = await asyncio.open_connection(host, int(port))
-        except (OSError, TimeoutError, ValueError):
-            continue
+def _servers(bootstrap_servers: str) -> list[str]:
+    return [server.strip() for server in bootstrap_servers.split(",") if server.strip()]
+
+
+async def _metadata_of(server: str, topics: list[str] | None, *, timeout: float) -> dict[str, Any]:
+    """The metadata the broker at `server` itself gives (`topics` None: all of them).
+
+    Asked on a connection of its own: an admin client would ask whichever node the metadata names, a dead one
+    among them while a node of a cluster is down.
+    """
+    host, _, port = server.rpartition(":")
+    async with asyncio.timeout(timeout):
+        # Nothing listens: say so at once, without a client that logs every refused connection.
+        _reader, writer = await asyncio.open_connection(host, int(port))
         writer.close()
         await writer.wait_closed()
-        return True
-    return False
+        connection = await create_conn(host, int(port), client_id="ektp-admin", request_timeout_ms=int(timeout * 1000))
+        try:
+            response = await connection.send(MetadataRequest(topics))
+        finally:
+            connection.close()
+    answer: dict[str, Any] = response.to_object()
+    return answer
 
 
 async def partition_ids(bootstrap_servers: str, topic: str, *, timeout: float = 10.0) -> list[int]:
@@ -94,7 +104,8 @@ async def ensure_topics(
                 name=spec.name,
                 num_partitions=wanted[spec.name],
                 replication_factor=settings.topic_replication,
-                topic_configs=spec.configs(),
+                # With acks=all a write then waits for this many replicas, and is refused below it.
+                topic_configs={**spec.configs(), "min.insync.replicas": str(settings.topic_min_insync)},
             )
             try:
                 response = await client.create_topics([new_topic])
@@ -132,3 +143,30 @@ async def _partition_counts(client: AIOKafkaAdminClient, names: list[str]) -> di
             return counts
         await asyncio.sleep(0.1)
     return counts
+
+
+@dataclass(frozen=True)
+class ReplicationHealth:
+    """How the partitions of every topic (the broker's own included) are replicated right now."""
+
+    partitions: int
+    under_replicated: int  # fewer in-sync replicas than replicas: a node is down or catching up
+    offline: int  # no leader: neither readable nor writable
+
+
+async def replication_health(bootstrap_servers: str, *, timeout: float = 10.0) -> ReplicationHealth:
+    """Count the under-replicated and offline partitions, from the metadata of the first node that answers."""
+    error: Exception = KafkaConnectionError(f"no broker of {bootstrap_servers} answers")
+    for server in _servers(bootstrap_servers):
+        try:
+            metadata = await _metadata_of(server, None, timeout=timeout)
+        except (KafkaError, OSError, TimeoutError) as failure:
+            error = failure
+            continue
+        partitions = [partition for topic in metadata["topics"] for partition in topic["partitions"]]
+        return ReplicationHealth(
+            partitions=len(partitions),
+            under_replicated=sum(1 for partition in partitions if len(partition["isr"]) < len(partition["replicas"])),
+            offline=sum(1 for partition in partitions if partition["leader"] < 0),
+        )
+    raise error

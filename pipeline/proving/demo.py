@@ -261,7 +261,7 @@ async def _pickup_desk(settings: Settings, view: StatusView, submissions: list[G
     desk. Every citizen with a card comes, a duplicate's too: when the outage's replay reaches central's
     duplicate before its source, central takes the source for the duplicate and approves the other.
     """
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True)
     await producer.start()
     presented: dict[str, float] = {}  # request id -> when its citizen last pressed
     try:

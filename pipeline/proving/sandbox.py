@@ -1,9 +1,9 @@
 """A whole system of its own for one run of `ektp bench` or `ektp chaos`, and for the tests.
 
-Its broker, central-sim, worker and station listen on free loopback ports and keep their data in a
-temporary folder, so a run never touches the system a person started with `ektp up`. Leaving the
-`async with` block stops every process, the broker last, and removes the folder (unless asked to keep it,
-or a process had to be killed: its log then ends with its stacks).
+Its broker (one node, or a cluster of several), central-sim, worker and station listen on free loopback
+ports and keep their data in a temporary folder, so a run never touches the system a person started with
+`ektp up`. Leaving the `async with` block stops every process, the broker last, and removes the folder
+(unless asked to keep it, or a process had to be killed: its log then ends with its stacks).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from types import TracebackType
 from typing import Any
 
 from pipeline.broker import BrokerLauncher
-from pipeline.config import Settings
+from pipeline.config import Settings, min_insync_for, replication_for
+from pipeline.errors import EktpError
 from pipeline.kafka.admin import ensure_topics
 from pipeline.logs import get_logger
 from pipeline.processes.supervisor import Supervisor
@@ -45,18 +46,58 @@ def free_port() -> int:
         return port
 
 
+# Each node of a cluster on one small machine needs little heap for a private system's load.
+CLUSTER_NODE_HEAP = "256m"
+
+
+def free_ports_in_a_row(count: int, *, avoid: range = range(0)) -> int:
+    """The first of `count` consecutive loopback ports that nothing listens on right now, none in `avoid`.
+
+    A broker's nodes take consecutive ports (`kafka_port + i - 1`), so a cluster needs a run of free ones.
+    """
+    for _attempt in range(200):
+        first = free_port()
+        run = range(first, first + count)
+        if run[-1] <= 65535 and not (set(run) & set(avoid)) and all(_bindable(port) for port in run[1:]):
+            return first
+    raise EktpError(f"found no {count} free consecutive ports on loopback")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def private_settings(run_dir: Path, **overrides: Any) -> Settings:
-    """Settings for a system of its own: every listener on a free port, every folder under `run_dir`."""
+    """Settings for a system of its own: every listener on a free port, every folder under `run_dir`.
+
+    Its broker has `broker_nodes` nodes (1 unless given), whatever the environment says; with more than one, they
+    take runs of consecutive free ports and a smaller heap each, and the topics are replicated as on any cluster
+    of that size.
+    """
+    nodes = int(overrides.get("broker_nodes", 1))
+    replication = replication_for(nodes)
+    kafka_port = free_ports_in_a_row(nodes)
     values: dict[str, Any] = {
-        "kafka_port": free_port(),
-        "broker_controller_port": free_port(),
+        "kafka_port": kafka_port,
+        "broker_controller_port": free_ports_in_a_row(nodes, avoid=range(kafka_port, kafka_port + nodes)),
+        "broker_nodes": nodes,
+        "topic_replication": replication,
+        "topic_min_insync": min_insync_for(replication),
         "run_dir": run_dir,
         "worker_metrics_port": free_port(),
         "station_metrics_port": free_port(),
         "dashboard_port": free_port(),
+        "dashboard_metrics_port": free_port(),
         "central_url": f"http://127.0.0.1:{free_port()}",
         "central_admin_url": f"http://127.0.0.1:{free_port()}",
     }
+    if nodes > 1:
+        values["broker_heap"] = CLUSTER_NODE_HEAP
     values.update(overrides)
     return Settings(**values)
 
@@ -65,7 +106,9 @@ class Sandbox:
     """`async with Sandbox(...) as settings:` a running private system; everything stops on the way out.
 
     `only` limits the services started (names from `pipeline.processes.system.ORDER`; the broker always starts);
-    `workers` is how many workers start when `worker` is among them.
+    `workers` is how many workers start when `worker` is among them; `nodes` how many nodes the broker has (with 3,
+    topics are replicated 3 times with `min.insync.replicas` 2). `launcher.kill_node(i)` SIGKILLs node i of a
+    cluster and `launcher.start()` starts it again on its data.
     """
 
     def __init__(
@@ -75,6 +118,7 @@ class Sandbox:
         central_flags: tuple[str, ...] = (),
         only: tuple[str, ...] | None = None,
         workers: int = 1,
+        nodes: int = 1,
         keep: bool = False,
         **overrides: Any,
     ) -> None:
@@ -82,10 +126,11 @@ class Sandbox:
         self.central_flags = central_flags
         self.only = only
         self.workers = workers
+        self.nodes = nodes
         self.keep = keep
         self.overrides = overrides
         self.folder = Path(tempfile.mkdtemp(prefix="ektp-sandbox-"))
-        self.settings = private_settings(self.folder / "run", **overrides)
+        self.settings = private_settings(self.folder / "run", broker_nodes=nodes, **overrides)
         self.launcher = BrokerLauncher(self.settings)
         self.supervisor = Supervisor(self.settings)
 

@@ -13,11 +13,12 @@ import os
 import signal
 from collections.abc import Iterator, Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from pipeline.kafka.admin import admin_client
+from pipeline.kafka.producing import RenewingProducer
 from pipeline.logs import get_logger
 from pipeline.station.config import StationConfig
 from pipeline.station.engine import JobRecord, PrintEngine, Publish
@@ -114,10 +115,8 @@ class StationRunner:
         if removed := remove_partial_cards(config.out_dir):
             log.info("half-written cards removed: they were never cards", count=removed)
         async with contextlib.AsyncExitStack() as clients:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=config.bootstrap_servers, acks="all", enable_idempotence=True,
-                client_id=f"ektp-station-{config.station_id}",
-            )
+            # acks=all and idempotent; a new producer id when aiokafka's sequence breaks on a cluster.
+            producer = RenewingProducer(config.bootstrap_servers, client_id=f"ektp-station-{config.station_id}")
             clients.push_async_callback(producer.stop)
             try:
                 await producer.start()
@@ -143,7 +142,7 @@ class StationRunner:
         log.info("station stopped", station_id=config.station_id)
 
     async def _work_until_stopped(
-        self, engine: PrintEngine, jobs: AIOKafkaConsumer, inventory: InventoryReader, producer: AIOKafkaProducer
+        self, engine: PrintEngine, jobs: AIOKafkaConsumer, inventory: InventoryReader, producer: RenewingProducer
     ) -> None:
         readers = [
             asyncio.create_task(self._consume_jobs(engine, jobs), name="consume-jobs"),
@@ -257,7 +256,7 @@ class StationRunner:
             engine.observe_if_due()
             await wait_at_most(self._work, engine.next_retry_in())
 
-    async def _send_outbox(self, engine: PrintEngine, producer: AIOKafkaProducer) -> None:
+    async def _send_outbox(self, engine: PrintEngine, producer: RenewingProducer) -> None:
         publish = self._publisher(producer)
         while True:
             self._outbox.clear()
@@ -270,10 +269,9 @@ class StationRunner:
             await wait_at_most(self._outbox, RETRY_DELAY)
 
     @staticmethod
-    def _publisher(producer: AIOKafkaProducer) -> Publish:
+    def _publisher(producer: RenewingProducer) -> Publish:
         async def publish(batch: Sequence[OutboxMessage]) -> None:
-            acks = [await producer.send(message.topic, message.value, key=message.key) for message in batch]
-            await asyncio.gather(*acks)
+            await producer.send_all((message.topic, message.key, message.value) for message in batch)
 
         return publish
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 
 from pipeline.config import Settings
-from pipeline.worker.faust_fixes import seek_before_fetching_on_start
+from pipeline.worker.faust_fixes import produce_idempotently, seek_before_fetching_on_start
 
 # A worker killed outright keeps its partitions until the broker times its session out: this bounds how long
 # another worker waits to take them over. Heartbeats come from faust's consumer thread, not the agents' loop.
@@ -21,7 +21,9 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
     """A faust app on the configured broker.
 
     Offsets are committed only after a message is processed (faust's default); agents keep
-    concurrency 1 (faust-streaming #606) and get throughput from batches and partitions.
+    concurrency 1 (faust-streaming #606) and get throughput from batches and partitions. Every write waits for
+    the topic's in-sync replicas (acks=all) and is kept once (idempotence); the topics faust itself declares
+    are replicated like the registry's.
     """
     faust_dir = settings.run_dir / "faust"
     faust_dir.mkdir(parents=True, exist_ok=True)
@@ -50,4 +52,5 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
         autodiscover=False,
     )
     seek_before_fetching_on_start(app)
+    produce_idempotently(app)
     return app

@@ -74,6 +74,18 @@ def rewind_unread_on_every_seek(app: faust.App) -> None:
     consumer._rewinds_unread = True
 
 
+def produce_idempotently(app: faust.App) -> None:
+    """The app's producer asks the broker to keep each record once, however often a send is retried.
+
+    faust asks aiokafka for idempotence only inside transactions, which the pipeline does not use. On a
+    cluster, a send whose leader died is retried on the partition's next leader: without idempotence, one
+    that had been written before the failure would be written twice (`tests/unit/pipeline/worker/test_app.py`).
+    """
+    producer: Any = app.producer  # faust's aiokafka Producer: `_settings_extra` is what it adds to aiokafka's options
+    extra = producer._settings_extra
+    producer._settings_extra = lambda: {**extra(), "acks": "all", "enable_idempotence": True}
+
+
 def end_batches_when_stopping(agent: Any) -> None:
     """A batching agent (`take_events`) ends its loop when it stops, instead of waiting to be cancelled.
 

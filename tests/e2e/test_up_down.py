@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_up_starts_every_process_and_down_stops_them_all(run_dir: Path) -> None:
-    """After `up` the broker and the four processes run and answer; after `down` none is left."""
+    """After `up` the broker and the five processes run and answer; after `down` none is left."""
     settings = broker_settings(run_dir).model_copy(update={
         "central_url": f"http://127.0.0.1:{free_port()}", "central_admin_url": f"http://127.0.0.1:{free_port()}",
         "worker_metrics_port": free_port(), "station_metrics_port": free_port(),
@@ -28,7 +28,7 @@ def test_up_starts_every_process_and_down_stops_them_all(run_dir: Path) -> None:
         assert BrokerLauncher(settings).status().up
         again = run_ektp("up", "--station", "TPI-UP", settings=settings, timeout=240)
         assert again.returncode == 0
-        assert again.stdout.count("already running") == 5, again.stdout
+        assert again.stdout.count("already running") == 6, again.stdout
     finally:
         stopped = run_ektp("down", settings=settings, timeout=240)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr

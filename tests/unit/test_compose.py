@@ -19,13 +19,19 @@ from tests.support import ROOT
 PIPELINE_IMAGE = "ektp-pipeline:local"
 DASHBOARD_JSON = ROOT / "deploy" / "grafana" / "dashboards" / "ektp-pipeline.json"
 
-METRIC_SOURCES = ("pipeline/worker/metrics.py", "pipeline/station/metrics.py", "central_sim/metrics.py")
-METRIC_DECLARATION = re.compile(r"\b(Counter|Gauge|Histogram|Summary|Enum|Info)\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\"")
+METRIC_SOURCES = ("pipeline/worker/metrics.py", "pipeline/station/metrics.py", "central_sim/metrics.py",
+                  "pipeline/dashboard/metrics.py")
+METRIC_DECLARATION = re.compile(
+    r"\b(Counter|Gauge|Histogram|Summary|Enum|Info)(?:MetricFamily)?\(\s*\"([a-zA-Z_:][a-zA-Z0-9_:]*)\""
+)
 METRIC_IN_QUERY = re.compile(r"\b(?:ektp|central_sim)_[a-z0-9_]+\b")
 DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 RESTARTING = {"always", "unless-stopped", "on-failure"}
 # The broker's and kafka-ui's host ports are published on every interface; the tests of those services pin them.
 PUBLISHED_ON_EVERY_INTERFACE = {"kafka", "kafka-ui"}
+CLUSTER_NODES = ("kafka-1", "kafka-2", "kafka-3")
+# `${NAME:-default}`: a value the host's environment may replace, and what it is otherwise.
+INTERPOLATED = re.compile(r"^\$\{(\w+):-(.*)\}$")
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +65,12 @@ def provisioned_datasource() -> dict[str, Any]:
 
 def env_of(service: dict[str, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in (service.get("environment") or {}).items()}
+
+
+def default_of(value: str) -> str:
+    """What compose makes of `${NAME:-default}` when the host does not set NAME; any other value as it is."""
+    interpolated = INTERPOLATED.match(value)
+    return interpolated[2] if interpolated else value
 
 
 def runs_central_sim(service: dict[str, Any]) -> bool:
@@ -118,6 +130,7 @@ def metrics_ports(compose: dict[str, Any]) -> dict[str, int]:
         "worker": int(env_of(services["worker"])["EKTP_WORKER_METRICS_PORT"]),
         "station": int(option_of(services["station"], "--metrics-port")),
         "central-sim": int(env_of(services["central-sim"])["EKTP_CENTRAL_ADMIN_PORT"]),
+        "dashboard": int(env_of(services["dashboard"])["EKTP_DASHBOARD_METRICS_PORT"]),
     }
 
 
@@ -179,9 +192,10 @@ def test_containers_and_host_reach_kafka_through_advertised_listeners(compose: d
     }
     assert "localhost:9092" in advertised
     bootstraps = {
-        name: env_of(service).get("EKTP_KAFKA_BOOTSTRAP") or env_of(service).get("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS")
+        name: default_of(env_of(service).get("EKTP_KAFKA_BOOTSTRAP")
+                         or env_of(service).get("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS") or "")
         for name, service in compose["services"].items()
-        if name != "kafka"
+        if name != "kafka" and name not in CLUSTER_NODES
     }
     # central-sim, Prometheus and Grafana never talk to Kafka; every other service must.
     clients = {name: bootstrap for name, bootstrap in bootstraps.items() if bootstrap}
@@ -231,10 +245,70 @@ def test_topics_service_creates_the_registry(compose: dict[str, Any]) -> None:
 
 
 def test_the_whole_system_is_in_compose(compose: dict[str, Any]) -> None:
-    """Broker, kafka-ui, topics, central-sim, worker, station, dashboard, Prometheus and Grafana are all services."""
-    assert set(compose["services"]) == {
+    """Broker, kafka-ui, topics, central-sim, worker, station, dashboard, Prometheus and Grafana are all services;
+    the three nodes of the cluster only with its profile."""
+    by_default = {name for name, service in compose["services"].items() if not service.get("profiles")}
+    assert by_default == {
         "kafka", "kafka-ui", "topics", "central-sim", "worker", "station", "dashboard", "prometheus", "grafana",
     }
+    assert set(compose["services"]) - by_default == set(CLUSTER_NODES)
+
+
+def test_the_cluster_profile_is_three_kraft_nodes_voting_together(compose: dict[str, Any]) -> None:
+    """kafka-1..3 (profile `cluster`): the broker's image, each broker and controller with its own id, listeners,
+    volume and health check, one cluster id, and the quorum's voters the three of them."""
+    services = compose["services"]
+    nodes = [services[name] for name in CLUSTER_NODES]
+    envs = [env_of(node) for node in nodes]
+    voters = {env["KAFKA_CONTROLLER_QUORUM_VOTERS"] for env in envs}
+    assert voters == {"1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"}
+    assert len({env["CLUSTER_ID"] for env in envs}) == 1
+    assert [env["KAFKA_NODE_ID"] for env in envs] == ["1", "2", "3"]
+    host_ports = set()
+    for name, node, env in zip(CLUSTER_NODES, nodes, envs, strict=True):
+        assert node["profiles"] == ["cluster"], name
+        assert node["image"] == services["kafka"]["image"], name
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller", name
+        advertised = env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+        assert f"INTERNAL://{name}:29092" in advertised, name
+        [external] = [port for port in published(node) if f"EXTERNAL://localhost:{port}" in advertised]
+        assert published(node)[external] == ("127.0.0.1", external), name  # the host reaches what it is told
+        host_ports.add(external)
+        assert f"--bootstrap-server localhost:{external}" in " ".join(node["healthcheck"]["test"]), name
+        assert volume_holding(node, env["KAFKA_LOG_DIRS"]), name
+        assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false", name
+    assert len(host_ports) == 3
+    assert len({volume_holding(node, "/var/lib/kafka/data") for node in nodes}) == 3
+
+
+def test_the_cluster_keeps_three_copies_and_writes_once_two_hold_them(compose: dict[str, Any]) -> None:
+    """Every topic, the broker's own too, has 3 replicas and min.insync.replicas 2: a node may be down."""
+    for name in CLUSTER_NODES:
+        env = env_of(compose["services"][name])
+        for key in ("KAFKA_DEFAULT_REPLICATION_FACTOR", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+                    "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+                    "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR"):
+            assert env[key] == "3", (name, key)
+        for key in ("KAFKA_MIN_INSYNC_REPLICAS", "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
+                    "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR"):
+            assert env[key] == "2", (name, key)
+
+
+def test_the_pipeline_is_pointed_at_the_cluster_from_the_host(compose: dict[str, Any]) -> None:
+    """One broker unless the host says KAFKA_BOOTSTRAP and KAFKA_NODES; the topics wait for the cluster when it runs,
+    and every other pipeline process waits for the topics."""
+    services = compose["services"]
+    for name in ("topics", "worker", "station", "dashboard"):
+        env = env_of(services[name])
+        assert env["EKTP_KAFKA_BOOTSTRAP"] == "${KAFKA_BOOTSTRAP:-kafka:29092}", name
+        assert env["EKTP_BROKER_NODES"] == "${KAFKA_NODES:-1}", name
+    cluster_bootstrap = ",".join(f"{name}:29092" for name in CLUSTER_NODES)
+    for name in CLUSTER_NODES:
+        assert f"INTERNAL://{name}:29092" in env_of(services[name])["KAFKA_ADVERTISED_LISTENERS"]
+        needed = services["topics"]["depends_on"][name]
+        assert needed == {"condition": "service_healthy", "required": False}
+    assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert cluster_bootstrap in (ROOT / "docker-compose.yml").read_text()  # the documented command names them
 
 
 def test_pipeline_services_share_one_image_and_others_pin_a_version(compose: dict[str, Any]) -> None:

@@ -157,8 +157,8 @@ async def bench_end_to_end(
     """Send `submissions` (all valid), collect every card, and time it; stops waiting after `timeout` seconds."""
     request_ids = {s.request_id for s in submissions if s.request_id}
     follower, pickup, clock = StatusFollower(request_ids), AutoPickup(submissions), SendClock(submissions)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5,
-                                max_batch_size=256 * 1024, client_id="ektp-bench-pickup")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True,
+                                linger_ms=5, max_batch_size=256 * 1024, client_id="ektp-bench-pickup")
     status_consumer = await _follower(settings, REQUEST_STATUS.name)
     ready_consumer = await _follower(settings, PICKUP_READY.name)
     await producer.start()

@@ -3,7 +3,7 @@
 The same payloads go through as many topic hops as a request takes in the pipeline from submission to
 its COLLECTED status (`PIPELINE_HOPS`), each hop a bare consume→produce loop with no parsing, no state and
 no status, batched as a plain aiokafka program would be: large fetches, one shared producer with linger
-and big batches, `acks=all` like the worker's producer. The pipeline cannot beat this; `ratio` says how
+and big batches, `acks=all` and idempotent like the worker's producer. The pipeline cannot beat this; `ratio` says how
 close it gets.
 """
 
@@ -60,8 +60,8 @@ async def bench_relay(
     topics = [f"bench.relay.{run}.{number}" for number in range(hops + 1)]
     await create_topics(settings, topics)
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=PRODUCER_LINGER_MS,
-        max_batch_size=PRODUCER_BATCH_BYTES, client_id=f"bench-relay-{run}",
+        bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True,
+        linger_ms=PRODUCER_LINGER_MS, max_batch_size=PRODUCER_BATCH_BYTES, client_id=f"bench-relay-{run}",
     )
     # One consumer per hop reads topic n and writes n+1; the last one only counts what arrives.
     readers = {topic: _consumer(settings, run) for topic in topics}
@@ -114,8 +114,8 @@ async def _send_with(producer: AIOKafkaProducer, topic: str, payloads: Sequence[
 async def send_all(settings: Settings, topic: str, payloads: Sequence[tuple[bytes | None, bytes]]) -> None:
     """Send `payloads` (key, value) to `topic` as the relay's own producer does, and wait for every ack."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=PRODUCER_LINGER_MS,
-        max_batch_size=PRODUCER_BATCH_BYTES, client_id="bench-relay-desk",
+        bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True,
+        linger_ms=PRODUCER_LINGER_MS, max_batch_size=PRODUCER_BATCH_BYTES, client_id="bench-relay-desk",
     )
     await producer.start()
     try:
@@ -155,7 +155,8 @@ async def _sink(consumer: AIOKafkaConsumer, expected: int, arrived: asyncio.Even
 
 async def create_topics(settings: Settings, topics: Sequence[str]) -> None:
     async with admin_client(settings.bootstrap_servers) as admin:
-        await admin.create_topics([NewTopic(topic, settings.topic_partitions, settings.topic_replication)
+        await admin.create_topics([NewTopic(topic, settings.topic_partitions, settings.topic_replication,
+                                            topic_configs={"min.insync.replicas": str(settings.topic_min_insync)})
                                    for topic in topics])
 
 

@@ -52,6 +52,7 @@ class BenchPlan:
     rate: float | None = None
     partitions: int | None = None
     workers: int = 1
+    nodes: int = 1  # broker nodes; 3: topics replicated 3 times, min.insync.replicas 2
     keep: bool = False  # keep the sandbox's folder (logs, journals) after the run
 
     def overrides(self) -> dict[str, Any]:
@@ -71,9 +72,10 @@ class BenchPlan:
 async def run_bench(plan: BenchPlan, *, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Start a private system, measure, stop it; the result as a JSON-able dict."""
     started = dt.datetime.now(dt.UTC)
-    say(f"starting a private system (broker, central-sim, {plan.workers} worker(s), station {STATION})")
+    say(f"starting a private system (broker of {plan.nodes} node(s), central-sim, {plan.workers} worker(s), "
+        f"station {STATION})")
     sandbox = Sandbox(station=STATION, central_flags=CENTRAL_FLAGS, only=SERVICES, workers=plan.workers,
-                      keep=plan.keep, **plan.overrides())
+                      nodes=plan.nodes, keep=plan.keep, **plan.overrides())
     if plan.keep:
         say(f"the system's folder is kept: {sandbox.folder}")
     async with sandbox as settings:
@@ -133,6 +135,7 @@ def result_of(
     return {
         "count": plan.count,
         "workers": plan.workers,
+        "nodes": plan.nodes,
         "collected": pipeline.collected,
         "throughput_rps": round(throughput, 1),
         "baseline_rps": round(relay.records_per_second, 1),
@@ -164,6 +167,7 @@ def result_of(
             "central_concurrency": settings.central_concurrency,
             "dlq_replay_rate": settings.dlq_replay_rate, "station_instant": settings.station_instant,
             "worker_standby_replicas": settings.worker_standby_replicas,
+            "topic_replication": settings.topic_replication, "topic_min_insync": settings.topic_min_insync,
             "central_sim": " ".join(CENTRAL_FLAGS),
         },
         "machine": machine,
@@ -172,9 +176,10 @@ def result_of(
 
 
 def measured_processes(sandbox: Sandbox) -> dict[str, int]:
-    """The pids of the sandbox's processes by name (workers, station, central-sim), its broker's and the bench's."""
+    """The pids of the sandbox's processes by name (workers, station, central-sim), its broker's (`broker`, or
+    `broker-1`, `broker-2`... for a cluster's nodes) and the bench's."""
     pids = {name: sandbox.supervisor.pid_of(name) for name in sandbox.supervisor.running()}
-    pids |= {"broker": sandbox.launcher.pid, "bench": os.getpid()}
+    pids |= {**sandbox.launcher.pids(), "bench": os.getpid()}
     return {name: pid for name, pid in pids.items() if pid is not None}
 
 

@@ -3,8 +3,11 @@
 Faults are done to the real processes the way they happen in an office: the worker SIGKILLed (and started
 again, as an operator or systemd would), the printing station SIGKILLed half-way through writing a card
 (its own crash hook, `pipeline/station/crash.py`, so the kill lands mid-print rather than somewhere near),
-the broker stopped and started, and the link to central `down` or `hang` for a window (central-sim's admin
-API). The station is watched: whenever its process is gone, it is started again without the hook.
+the broker stopped and started, one node of a broker cluster SIGKILLed (a power cut) and started again, and
+the link to central `down` or `hang` for a window (central-sim's admin API), and a recording desk cut off
+from the broker while it goes on recording (its process pointed at an address where no broker answers, then
+started again on the real one). The station is watched: whenever its process is gone, it is started again
+without the hook.
 """
 
 from __future__ import annotations
@@ -14,18 +17,25 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 
+from aiokafka.errors import KafkaError
 from rich.console import Console
 
 from pipeline.central.admin import call_outage_admin
+from pipeline.desk.outbox import Outbox, outbox_path
+from pipeline.desk.runner import desk_running
 from pipeline.errors import EktpError
+from pipeline.kafka.admin import replication_health
 from pipeline.processes.supervisor import Service
-from pipeline.processes.system import services, worker_name
-from pipeline.proving.sandbox import Sandbox
+from pipeline.processes.system import DESK, services, worker_name
+from pipeline.proving.sandbox import Sandbox, free_port
+from pipeline.proving.synthetic import GeneratedSubmission
 
 CENTRAL_FLAGS = ("--latency-ms", "5")
+NODE_NOTICED_WITHIN = 60.0  # seconds for a cluster to notice a dead node (its session, 9 s by default), or to heal
+DESK_DRAINED_WITHIN = 120.0  # seconds a desk back on the broker may take to send what it saved meanwhile
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,43 @@ class Injector:
         await asyncio.to_thread(self.sandbox.launcher.start)
         self.log.add("broker_restart", began, "stopped and started on its data")
 
+    @property
+    def cluster(self) -> bool:
+        """The sandbox's broker has several nodes, one of which can die while the others carry on."""
+        return self.sandbox.nodes > 1
+
+    async def kill_broker_node(self, node: int, during: Callable[[], Awaitable[object]]) -> None:
+        """Once every partition is in sync, SIGKILL broker node `node` and, while it is down, run `during`; start
+        the node again once the cluster has noticed (its partitions under-replicated, their leaders moved), and
+        wait until it is back in sync.
+
+        With acks=all and `min.insync.replicas` 2 of 3 replicas, writes go on with the node down, after a pause
+        until the controller fences it (`broker.session.timeout.ms`, 9 s). The kill waits for a whole cluster:
+        right after the broker restart some partitions have only their leader in sync, and a second loss would
+        stop their writes by design, which is another fault than this one.
+        """
+        await self._until_under_replicated(lambda count: count == 0)  # a node of a whole cluster dies
+        began = time.monotonic()
+        pid = await asyncio.to_thread(self.sandbox.launcher.kill_node, node)
+        await during()
+        await self._until_under_replicated(lambda count: count > 0)
+        noticed = time.monotonic() - began
+        await asyncio.to_thread(self.sandbox.launcher.start)
+        restarted = time.monotonic() - began
+        await self._until_under_replicated(lambda count: count == 0)
+        self.log.add("broker_node_sigkill", began, f"SIGKILL to broker node {node} (pid {pid}); its partitions "
+                     f"under-replicated after {noticed:.1f}s, restarted after {restarted:.1f}s, in sync again")
+
+    async def _until_under_replicated(self, holds: Callable[[int], bool]) -> None:
+        deadline = time.monotonic() + NODE_NOTICED_WITHIN
+        while time.monotonic() < deadline:
+            with contextlib.suppress(KafkaError, OSError, TimeoutError):  # a node leaving or coming back may not answer
+                if holds((await replication_health(self.settings.bootstrap_servers)).under_replicated):
+                    return
+            await asyncio.sleep(0.5)
+        raise EktpError(f"the broker's under-replicated partitions did not change as expected within "
+                        f"{NODE_NOTICED_WITHIN:g}s")
+
     async def central_outage(self, mode: str, seconds: float, during: Callable[[], object] | None = None) -> None:
         """Put the link to central in `mode` for `seconds` (central-sim ends it by itself), and wait it out."""
         began = time.monotonic()
@@ -111,6 +158,43 @@ class Injector:
         while (await call_outage_admin(self.settings, "GET")).get("mode") != "normal":  # noqa: ASYNC110 (polled)
             await asyncio.sleep(0.2)
         self.log.add(f"central_{mode}", began, f"central {mode} for {seconds:g}s")
+
+    # -- the recording desk
+
+    async def desk_offline(self, seconds: float, recorded: list[GeneratedSubmission]) -> None:
+        """Cut the desk off from the broker for `seconds` while it records `recorded`; then put it back and wait
+        until it has sent them all.
+
+        The desk process runs on an address where no broker answers (connection refused, as with the office's
+        server down); the submissions go into its outbox as `ektp enroll --desk` saves them. Nothing may leave
+        the desk meanwhile, and everything must leave it afterwards.
+        """
+        began = time.monotonic()
+        offline = self.service("desk")
+        offline = replace(offline, environment={**offline.environment,
+                                                "EKTP_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}"})
+        await self.sandbox.supervisor.start(offline)
+        path = outbox_path(self.settings.run_dir, DESK)
+        with Outbox(path, DESK) as outbox:
+            before = outbox.state().pending
+            outbox.save((submission.key, submission.value) for submission in recorded)
+            await asyncio.sleep(seconds)  # the window itself: the desk keeps retrying the unanswering address
+            waiting = outbox.state().pending - before
+        if waiting != len(recorded):
+            raise EktpError(f"desk {DESK} sent {len(recorded) - waiting} submissions without a broker")
+        await asyncio.to_thread(self.sandbox.supervisor.stop, "desk")
+        await self.sandbox.supervisor.start(self.service("desk"))
+        await self._until_desk_drained()
+        self.log.add("desk_offline", began, f"desk {DESK} cut off from the broker for {seconds:g}s while it recorded "
+                     f"{len(recorded)}; sent after it was back ({time.monotonic() - began:.1f}s in all)")
+
+    async def _until_desk_drained(self) -> None:
+        deadline = time.monotonic() + DESK_DRAINED_WITHIN
+        with Outbox(outbox_path(self.settings.run_dir, DESK), DESK) as outbox:
+            while outbox.state().pending:
+                if time.monotonic() > deadline or not desk_running(self.settings.run_dir, DESK):
+                    raise EktpError(f"desk {DESK} did not send its outbox within {DESK_DRAINED_WITHIN:g}s")
+                await asyncio.sleep(0.2)  # the desk is another process: its outbox file is what there is to watch
 
     # -- the station
 

@@ -1,11 +1,13 @@
 """One chaos run: N requests through a private system while faults are injected, then the verdict.
 
-The submissions go in six chunks with a fault after each, so every fault lands while requests are on
-their way: central `down` (a chunk is sent during it), the worker SIGKILLed once a chunk is being worked
-on, the broker restarted, central `hang`, and the worker SIGKILLed again. The station is started with its
-crash hook set to kill it half-way through writing a card about a third of the way into printing, and is
-started again when it dies. Citizens come for their cards on their own (`AutoPickup`). Afterwards the run
-waits until every request is terminal (or the timeout) and judges the invariants from the topics.
+The submissions go in six chunks with a fault after each, so every fault lands while requests are on their
+way: central `down` (a chunk is sent during it), the recording desk cut off from the broker while it records
+a chunk, the worker SIGKILLed once that chunk is being worked on, the broker restarted, on a cluster one
+broker node SIGKILLed while a chunk is sent and worked on (and started again), central `hang`, and the
+worker SIGKILLed again. The station is started with its crash hook set to kill it half-way through writing
+a card about a third of the way into printing, and is started again when it dies. Citizens come for their
+cards on their own (`AutoPickup`). Afterwards the run waits until every request is terminal (or the
+timeout) and judges the invariants from the topics.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from rich.console import Console
 
@@ -28,6 +29,7 @@ from events.status import RequestState
 from pipeline.config import Settings
 from pipeline.desk.enroll import send_submissions
 from pipeline.desk.pickup import pickup_message
+from pipeline.kafka.producing import RenewingProducer
 from pipeline.proving.chaos.evidence import gather
 from pipeline.proving.chaos.faults import CENTRAL_FLAGS, FaultLog, Injector
 from pipeline.proving.chaos.invariants import Verdict, judge
@@ -50,6 +52,7 @@ class ChaosPlan:
     seed: int
     station: str = "TPI-01"
     workers: int = 1
+    nodes: int = 1  # broker nodes; with more than one, a node is SIGKILLed too
     outage_seconds: float = 4.0
     timeout: float = 600.0  # seconds to wait, after the last fault, for every request to be terminal
     keep: bool = False  # keep the sandbox's folder (logs, journal, cards) for a look afterwards
@@ -69,6 +72,7 @@ class ChaosResult:
     timed_out: bool
     folder: str | None
     workers: int = 1
+    nodes: int = 1
 
     @property
     def failed(self) -> list[str]:
@@ -91,7 +95,7 @@ class ChaosResult:
             "order_violations": verdict.order_violations, "dlq_pending": verdict.dlq_pending,
             "dlq_parked": verdict.dlq_parked, "final_states": dict(verdict.final_states),
             "faults": self.faults, "fault_kinds": self.fault_kinds, "duration_s": self.duration_s,
-            "timed_out": self.timed_out, "folder": self.folder, "workers": self.workers,
+            "timed_out": self.timed_out, "folder": self.folder, "workers": self.workers, "nodes": self.nodes,
         }
 
 
@@ -99,9 +103,9 @@ async def run_chaos(plan: ChaosPlan, console: Console) -> ChaosResult:
     """Run the plan on a private system and judge it; the system is gone when this returns."""
     submissions = generate_submissions(plan.count, seed=plan.seed, today=dt.datetime.now(WIB).date(), mix=plan.mix())
     sandbox = Sandbox(station=plan.station, central_flags=CENTRAL_FLAGS, only=("central-sim", "worker"),
-                      workers=plan.workers, keep=plan.keep, **FAST_LINK, dlq_max_attempts=5)
-    console.print(f"chaos: {len(submissions)} submissions (seed {plan.seed}), {plan.workers} worker(s); starting a "
-                  f"private system in {sandbox.folder}")
+                      workers=plan.workers, nodes=plan.nodes, keep=plan.keep, **FAST_LINK, dlq_max_attempts=5)
+    console.print(f"chaos: {len(submissions)} submissions (seed {plan.seed}), {plan.workers} worker(s), "
+                  f"{plan.nodes} broker node(s); starting a private system in {sandbox.folder}")
     started = time.monotonic()
     async with sandbox as settings:
         log = FaultLog(console, started)
@@ -131,7 +135,7 @@ async def run_chaos(plan: ChaosPlan, console: Console) -> ChaosResult:
     return ChaosResult(
         verdict=verdict, faults=[fault.as_json() for fault in log.faults], fault_kinds=log.kinds,
         duration_s=round(time.monotonic() - started, 1), timed_out=timed_out,
-        folder=str(sandbox.folder) if plan.keep else None, workers=plan.workers,
+        folder=str(sandbox.folder) if plan.keep else None, workers=plan.workers, nodes=plan.nodes,
     )
 
 
@@ -143,17 +147,25 @@ async def _script(
     chunks = _chunks(submissions, CHUNKS)
     await send_submissions(settings, chunks[0])
     await injector.central_outage("down", outage_seconds, during=lambda: send_submissions(settings, chunks[1]))
-    await send_submissions(settings, chunks[2])
+    await injector.desk_offline(outage_seconds, chunks[2])
     await _until_worked_on(view, chunks[2])
     await injector.kill_worker(1)
     await send_submissions(settings, chunks[3])
     await _until_worked_on(view, chunks[3])
     await injector.restart_broker()
-    await send_submissions(settings, chunks[4])
+    if injector.cluster:  # a node dies while the next chunk is sent and worked on; the others carry it
+        await injector.kill_broker_node(1, during=lambda: _sent_and_worked_on(settings, view, chunks[4]))
+    else:
+        await send_submissions(settings, chunks[4])
     await injector.central_outage("hang", outage_seconds)
     await send_submissions(settings, chunks[5])
     await _until_worked_on(view, chunks[5])
     await injector.kill_worker(2)
+
+
+async def _sent_and_worked_on(settings: Settings, view: StatusView, chunk: Sequence[GeneratedSubmission]) -> None:
+    await send_submissions(settings, chunk)
+    await _until_worked_on(view, chunk)
 
 
 def _chunks(submissions: Sequence[GeneratedSubmission], count: int) -> list[list[GeneratedSubmission]]:
@@ -222,8 +234,7 @@ class AutoPickup:
                 and now - self.presented.get(request_id, -REPRESENT_AFTER) >= REPRESENT_AFTER]
 
     async def run(self) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all",
-                                    enable_idempotence=True)
+        producer = RenewingProducer(self.settings.bootstrap_servers)
         await producer.start()
         try:
             while True:
@@ -233,7 +244,7 @@ class AutoPickup:
         finally:
             await producer.stop()
 
-    async def present(self, producer: AIOKafkaProducer, request_ids: list[str]) -> None:
+    async def present(self, producer: RenewingProducer, request_ids: list[str]) -> None:
         sent = []
         for request_id in request_ids:
             request = PickupRequested(request_id=request_id, finger=Finger.RIGHT_THUMB,
@@ -241,7 +252,7 @@ class AutoPickup:
                                       requested_at=dt.datetime.now(dt.UTC))
             status = self.view.latest[request_id]
             key, value = pickup_message(request, status.citizen_key or "")
-            sent.append(await producer.send(PICKUP_REQUESTED.name, value, key=key))
-        await asyncio.gather(*sent)
+            sent.append((PICKUP_REQUESTED.name, key, value))
+        await producer.send_all(sent)
         now = time.monotonic()
         self.presented.update(dict.fromkeys(request_ids, now))

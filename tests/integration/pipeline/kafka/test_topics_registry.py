@@ -9,7 +9,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from pipeline.config import Settings
 from pipeline.kafka.admin import admin_client, ensure_topics
-from pipeline.topology.topics import REGISTRY, REQUEST_STATUS, STATION_INVENTORY
+from pipeline.topology.topics import DESK_OUTBOX, REGISTRY, REQUEST_STATUS, STATION_INVENTORY
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ async def test_topics_are_created_once_then_found(kafka: Settings) -> None:
 
 
 async def test_state_topics_are_compacted_on_the_broker(kafka: Settings) -> None:
-    """The broker really keeps the status and inventory topics compacted, and the others by time."""
+    """The broker really keeps the status, inventory and desk-outbox topics compacted, and the others by time."""
     await ensure_topics(kafka)
     async with admin_client(kafka.bootstrap_servers) as client:
         responses = await client.describe_configs(
@@ -41,7 +41,8 @@ async def test_state_topics_are_compacted_on_the_broker(kafka: Settings) -> None
             policies[name] = {entry[0]: entry[1] for entry in entries}["cleanup.policy"]
     assert policies[REQUEST_STATUS.name] == "compact"
     assert policies[STATION_INVENTORY.name] == "compact"
-    others = set(policies) - {REQUEST_STATUS.name, STATION_INVENTORY.name}
+    assert policies[DESK_OUTBOX.name] == "compact"
+    others = set(policies) - {REQUEST_STATUS.name, STATION_INVENTORY.name, DESK_OUTBOX.name}
     assert {policies[name] for name in others} == {"delete"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -13,8 +14,8 @@ import pytest
 
 from pipeline.broker import BrokerLauncher
 from pipeline.broker.launcher import new_cluster_id
-from pipeline.config import Settings
-from pipeline.errors import PrerequisiteMissing
+from pipeline.config import CLUSTER_FILE, Settings
+from pipeline.errors import BrokerError, PrerequisiteMissing
 
 
 def test_server_properties_follow_the_settings(tmp_path: Path) -> None:
@@ -30,6 +31,58 @@ def test_server_properties_follow_the_settings(tmp_path: Path) -> None:
     assert properties["process.roles"] == "broker,controller"
     assert properties["num.partitions"] == "4"
     assert properties["auto.create.topics.enable"] == "false"
+    assert properties["offsets.topic.replication.factor"] == properties["default.replication.factor"] == "1"
+    assert properties["min.insync.replicas"] == properties["transaction.state.log.min.isr"] == "1"
+
+
+def properties_of(launcher: BrokerLauncher, node: int) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in launcher.server_properties(launcher.nodes[node - 1]).splitlines())
+
+
+def test_each_node_of_a_cluster_has_its_ports_and_folder_and_votes_with_the_others(tmp_path: Path) -> None:
+    """Node i listens on kafka_port + i - 1 and controller_port + i - 1, keeps its data in node-<i>, and the quorum
+    is the three of them; every topic of the broker's own is kept 3 times, written once 2 hold it."""
+    settings = Settings(run_dir=tmp_path, broker_nodes=3, kafka_port=29092, broker_controller_port=29193)
+    launcher = BrokerLauncher(settings)
+    assert [node.port for node in launcher.nodes] == [29092, 29093, 29094]
+    second = properties_of(launcher, 2)
+    assert second["node.id"] == "2"
+    assert second["process.roles"] == "broker,controller"
+    assert second["listeners"] == "PLAINTEXT://127.0.0.1:29093,CONTROLLER://127.0.0.1:29194"
+    assert second["advertised.listeners"] == "PLAINTEXT://127.0.0.1:29093"
+    assert second["controller.quorum.voters"] == "1@127.0.0.1:29193,2@127.0.0.1:29194,3@127.0.0.1:29195"
+    assert second["log.dirs"] == str(tmp_path / "kafka" / "node-2" / "kraft")
+    for key in ("default.replication.factor", "offsets.topic.replication.factor",
+                "transaction.state.log.replication.factor", "share.coordinator.state.topic.replication.factor"):
+        assert second[key] == "3", key
+    for key in ("min.insync.replicas", "transaction.state.log.min.isr", "share.coordinator.state.topic.min.isr"):
+        assert second[key] == "2", key
+    assert {properties_of(launcher, n)["controller.quorum.voters"] for n in (1, 2, 3)} == {
+        second["controller.quorum.voters"]
+    }
+    assert set(launcher.pids()) == set()  # nothing runs; names would be broker-1, broker-2, broker-3
+
+
+def test_a_folder_formatted_for_one_node_is_never_started_as_a_cluster(tmp_path: Path) -> None:
+    """`broker start --nodes 3` on one node's data fails with what to do, before touching anything."""
+    (tmp_path / "kafka" / "kraft").mkdir(parents=True)
+    (tmp_path / "kafka" / "kraft" / "meta.properties").write_text("cluster.id=abc\nnode.id=1\n")
+    launcher = BrokerLauncher(Settings(run_dir=tmp_path, broker_nodes=3))
+    with pytest.raises(BrokerError, match=r"belongs to a cluster of 1 node\(s\), not 3: start it with `--nodes 1`"):
+        launcher.start()
+    assert not (tmp_path / "kafka" / "node-1").exists()
+    assert len(launcher.nodes) == 1  # stop and status still cover the node that is there
+
+
+def test_a_cluster_folder_is_never_started_as_one_node(tmp_path: Path) -> None:
+    """A cluster's data started with one node would lose its quorum; it is refused, and stop covers all three."""
+    (tmp_path / "kafka").mkdir()
+    (tmp_path / "kafka" / CLUSTER_FILE).write_text(json.dumps({"nodes": 3, "cluster_id": "abc"}))
+    launcher = BrokerLauncher(Settings(run_dir=tmp_path, broker_nodes=1))
+    with pytest.raises(BrokerError, match=r"belongs to a cluster of 3 node\(s\), not 1"):
+        launcher.start()
+    assert [node.name for node in launcher.nodes] == ["broker-1", "broker-2", "broker-3"]
+    assert launcher.stop() is False
 
 
 def test_missing_java_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,7 +120,7 @@ def test_status_of_a_broker_never_started_is_down(tmp_path: Path) -> None:
     """A data folder with no broker process is reported down, and no stale pid is believed."""
     launcher = BrokerLauncher(Settings(run_dir=tmp_path))
     launcher.data_dir.mkdir(parents=True)
-    launcher.pid_file.write_text(f"{os.getpid()}\n")  # a live pid that is not a broker
+    launcher.nodes[0].pid_file.write_text(f"{os.getpid()}\n")  # a live pid that is not a broker
     status = launcher.status()
     assert not status.running
     assert not status.up

@@ -1,0 +1,36 @@
+"""A private system's settings: free ports for every node of its broker, and the replication its size calls for."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from pipeline.proving.sandbox import free_ports_in_a_row, private_settings
+
+
+def test_a_run_of_free_ports_is_consecutive_free_and_clear_of_the_ports_to_avoid() -> None:
+    """A cluster's nodes take consecutive ports; none of them is listened on, none is in `avoid`."""
+    first = free_ports_in_a_row(3)
+    second = free_ports_in_a_row(3, avoid=range(first, first + 3))
+    assert not set(range(first, first + 3)) & set(range(second, second + 3))
+    for port in [*range(first, first + 3), *range(second, second + 3)]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", port))
+
+
+def test_a_private_cluster_replicates_three_times_whatever_the_environment_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ektp chaos --nodes 3` run from a shell that exported one node's settings still gets RF 3 and min ISR 2."""
+    monkeypatch.setenv("EKTP_BROKER_NODES", "1")
+    monkeypatch.setenv("EKTP_TOPIC_REPLICATION", "1")
+    settings = private_settings(tmp_path, broker_nodes=3)
+    assert settings.broker_nodes == 3
+    assert (settings.topic_replication, settings.topic_min_insync) == (3, 2)
+    client, controller = settings.broker_client_ports, settings.broker_controller_ports
+    assert client == [client[0], client[0] + 1, client[0] + 2]
+    assert not set(client) & set(controller)
+    assert settings.bootstrap_servers == ",".join(f"127.0.0.1:{port}" for port in client)
+    assert private_settings(tmp_path).topic_replication == 1

@@ -1,0 +1,22 @@
+"""The faust app's producer writes as every producer of the pipeline does: acks=all, each record once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.worker.app import create_app
+
+
+async def test_the_workers_producer_waits_for_every_in_sync_replica_and_is_idempotent(tmp_path: Path) -> None:
+    """On a cluster a send retried after its leader died is not written twice: aiokafka's idempotence is on."""
+    app = create_app(Settings(run_dir=tmp_path, broker_nodes=3))
+    faust_producer: Any = app.producer  # faust's aiokafka Producer; ProducerT does not show how it builds aiokafka's
+    producer = faust_producer._new_producer()  # the aiokafka producer faust starts, built but not started here
+    try:
+        assert producer._txn_manager is not None, "idempotence off: aiokafka keeps no producer id or sequence"
+        assert producer._sender._acks == -1
+    finally:
+        await producer.stop()
+    assert app.conf.topic_replication_factor == 3
