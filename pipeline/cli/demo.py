@@ -16,6 +16,7 @@ def demo(
     residents: int = typer.Option(60, "--residents", min=20, help="How many residents come to the desk"),
     duration: float = typer.Option(60.0, "--duration", min=20, help="Seconds the office's day is compressed into"),
     station: str = typer.Option("TPI-01", "--station", help="The printing station"),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes sharing the partitions"),
     timeout: float = typer.Option(180.0, "--timeout", help="Seconds to wait for the backlog to drain, and for pickup"),
     keep_running: bool = typer.Option(False, "--keep-running", help="Leave the pipeline running at the end"),
 ) -> None:
@@ -26,7 +27,7 @@ def demo(
     current = settings()
     console.print(f"dashboard: http://{current.dashboard_host}:{current.dashboard_port}/  (open it to watch)")
     try:
-        up(station=station)
+        up(station=station, workers=workers)
         console.print("\n[bold]Kota Tanjung Pinang, Disdukcapil: the day the lightning struck[/]")
         story = asyncio.run(play(current, console, residents=residents, duration=duration, station=station,
                                  timeout=timeout))
