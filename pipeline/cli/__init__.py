@@ -9,6 +9,7 @@ from rich.console import Console
 
 import pipeline.cli.station as station_cli
 from pipeline.cli import (
+    acl,
     bench,
     broker,
     central,
@@ -38,6 +39,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(broker.app, name="broker")
+app.add_typer(acl.app, name="acl")
 app.add_typer(topics.app, name="topics")
 app.add_typer(config.app, name="config")
 app.add_typer(schema.app, name="schema")
