@@ -65,8 +65,8 @@ class BirthDateSource(Protocol):
 
 
 @dataclass
-class NothingRecorded:
-    """The birth dates of a dashboard that follows no recordings: every public lookup is a 404."""
+class KnownBirthDates:
+    """Birth-date digests by request id, held as given (by default none: every public lookup is a 404)."""
 
     digests: dict[str, bytes] = field(default_factory=dict)
 
@@ -99,7 +99,7 @@ class Dashboard:
     closing: bool = False
     views: list[Startable] = field(default_factory=list)  # the live sources, started and stopped with the app
     send: Callable[..., Awaitable[int]] = send_back  # how records go back (the unit tests count instead)
-    birth_dates: BirthDateSource = field(default_factory=NothingRecorded)
+    birth_dates: BirthDateSource = field(default_factory=KnownBirthDates)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     _replay_task: asyncio.Task[None] | None = None
 

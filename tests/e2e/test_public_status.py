@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from events.status import RequestState
 from pipeline.config import Settings
 from pipeline.dashboard.collect import Collector
 from pipeline.dashboard.public import RateLimiter, birth_date_digest
-from pipeline.dashboard.server import Dashboard, build_app
+from pipeline.dashboard.server import Dashboard, KnownBirthDates, build_app
 from pipeline.desk.enroll import send_submissions
 from pipeline.proving.synthetic import generate_submissions
 from pipeline.topology.topics import REQUEST_STATUS
@@ -49,11 +48,6 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
 
 
-@dataclass
-class Recorded:
-    digests: dict[str, bytes] = field(default_factory=dict)
-
-
 @pytest.fixture
 async def every_state(tmp_path: Path) -> AsyncIterator[str]:
     """A dashboard whose status view holds one request in each state, each recorded as born on BORN."""
@@ -63,7 +57,8 @@ async def every_state(tmp_path: Path) -> AsyncIterator[str]:
         explanation_id, explanation_en = explain(state)
         statuses.latest[state.value] = status(state.value, state).model_copy(
             update={"explanation_id": explanation_id, "explanation_en": explanation_en})
-    recorded = Recorded({request_id: birth_date_digest(request_id, BORN, SECRET) for request_id in statuses.latest})
+    recorded = KnownBirthDates({request_id: birth_date_digest(request_id, BORN, SECRET)
+                                for request_id in statuses.latest})
     collector = Collector(kafka=FakeKafka(), central=FakeCentral(), statuses=statuses, dead_letters=FakeDeadLetters(),
                           inventory=FakeInventory(), desks=FakeDesks(), stuck_after=600)
     overview = {"central_link": {"state": "down", "since": dt.datetime.now(dt.UTC).isoformat()},

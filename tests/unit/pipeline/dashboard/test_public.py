@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from events.status import RequestState
 from pipeline.config import Settings
 from pipeline.dashboard.collect import Collector
 from pipeline.dashboard.public import RateLimiter, birth_date_digest, office_notice
-from pipeline.dashboard.server import Dashboard, build_app
+from pipeline.dashboard.server import Dashboard, KnownBirthDates, build_app
 from tests.support.env import free_port
 from tests.unit.pipeline.dashboard.fakes import (
     NIK,
@@ -40,11 +40,6 @@ DOWN = {"central_link": {"state": "down", "since": "2026-12-03T01:10:00+00:00"},
 
 
 @dataclass
-class Recorded:
-    digests: dict[str, bytes] = field(default_factory=dict)
-
-
-@dataclass
 class Clock:
     now: float = 0.0
 
@@ -58,7 +53,8 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Ap
                         citizen_key_secret=SecretStr(SECRET.decode()))
     statuses = FakeStatuses({"req-1": status("req-1", RequestState.AWAITING_CENTRAL, note=f"careless {NIK}"),
                              "req-2": status("req-2", RequestState.COLLECTED)})
-    recorded = Recorded({request_id: birth_date_digest(request_id, BORN, SECRET) for request_id in ("req-1", "req-2")})
+    recorded = KnownBirthDates({request_id: birth_date_digest(request_id, BORN, SECRET)
+                                for request_id in ("req-1", "req-2")})
     collector = Collector(kafka=FakeKafka(), central=FakeCentral(), statuses=statuses, dead_letters=FakeDeadLetters(),
                           inventory=FakeInventory(), desks=FakeDesks(), stuck_after=600)
     dashboard = Dashboard(settings, "t", collector, statuses, FakeDeadLetters(), birth_dates=recorded,
