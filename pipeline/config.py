@@ -6,6 +6,7 @@ nothing deeper in the code reads the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,16 @@ def replication_for(nodes: int) -> int:
 def min_insync_for(replication: int) -> int:
     """`min.insync.replicas` for `replication` copies: 2 of 3, so a write survives one node and goes on without it."""
     return 2 if replication >= 3 else 1
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine's loopback interface, where no other machine can listen in."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def remembered_nodes(broker_data: Path) -> int | None:
@@ -70,6 +81,18 @@ class Settings(BaseSettings):
     topic_min_insync: int = Field(
         1, ge=1, description="`min.insync.replicas` of the topics and the broker's own; unset: 2 with 3 replicas or "
         "more, else 1",
+    )
+
+    # -- who the clients are (pipeline/kafka/security.py)
+    kafka_tls: bool | None = Field(
+        None, description="TLS on every Kafka listener, besides SASL/SCRAM; unset: on unless `kafka_host` is a "
+        "loopback address, and off is refused for any other"
+    )
+    credentials_dir: Path | None = Field(
+        None, description="Each role's Kafka password, one 0600 file per role; default `<run_dir>/credentials`"
+    )
+    tls_dir: Path | None = Field(
+        None, description="The private CA and the broker's certificate (`ektp broker certs`); default `<run_dir>/tls`"
     )
 
     # -- the broker the project starts itself (`ektp broker ...`)
@@ -184,6 +207,15 @@ class Settings(BaseSettings):
             values["topic_min_insync"] = min_insync_for(int(values["topic_replication"]))
         return values
 
+    @model_validator(mode="after")
+    def _tls_off_the_loopback(self) -> Settings:
+        if self.kafka_tls is False and not is_loopback(self.kafka_host):
+            raise ValueError(
+                f"EKTP_KAFKA_TLS=false with EKTP_KAFKA_HOST={self.kafka_host}: a Kafka listener off the loopback "
+                "carries citizens' records across a network and must use TLS"
+            )
+        return self
+
     def as_environment(self) -> dict[str, str]:
         """These settings as `EKTP_` variables, for a child process that must see exactly them."""
         environment = {}
@@ -211,6 +243,19 @@ class Settings(BaseSettings):
     def kafka_url(self) -> str:
         """The broker URL in faust's form."""
         return ";".join(f"kafka://{server}" for server in self.bootstrap_servers.split(","))
+
+    @property
+    def kafka_uses_tls(self) -> bool:
+        """Whether the Kafka listeners use TLS: when asked, and always off the loopback."""
+        return self.kafka_tls if self.kafka_tls is not None else not is_loopback(self.kafka_host)
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.credentials_dir or self.run_dir / "credentials"
+
+    @property
+    def tls_path(self) -> Path:
+        return self.tls_dir or self.run_dir / "tls"
 
     @property
     def broker_data_path(self) -> Path:

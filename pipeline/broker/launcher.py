@@ -8,6 +8,12 @@ remembers.
 
 Ports: node i (from 1) listens for clients on `kafka_port + i - 1` and for the controller quorum on
 `broker_controller_port + i - 1`; the quorum's voters are all the nodes (a static `controller.quorum.voters`).
+
+Security: both listeners ask for SASL (SCRAM-SHA-512 for clients and between brokers, PLAIN among the
+controllers), with TLS as well off the loopback (`Settings.kafka_uses_tls`, certificates from
+`pipeline/broker/certs.py`). The SCRAM users, one per role (`pipeline/kafka/security.py`), are written into
+the storage when it is formatted; on every start the ACLs are made equal to the derived set
+(`pipeline/broker/authorization.py`), and `StandardAuthorizer` refuses whatever they do not allow.
 """
 
 from __future__ import annotations
@@ -25,19 +31,39 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
-from pipeline.config import CLUSTER_FILE, Settings, remembered_nodes
+from pipeline.broker.authorization import AclSync, sync_acls
+from pipeline.broker.certs import ensure_certificates, server_tls_properties
+from pipeline.config import CLUSTER_FILE, Settings, is_loopback, remembered_nodes
 from pipeline.errors import BrokerError, PrerequisiteMissing
 from pipeline.kafka.admin import ReplicationHealth, broker_answers, replication_health
+from pipeline.kafka.security import (
+    ADMIN_ROLE,
+    BROKER_ROLE,
+    CONTROLLER_ROLE,
+    SCRAM_MECHANISM,
+    SUPER_ROLES,
+    Credential,
+    ensure_credentials,
+    security_protocol,
+)
+from pipeline.topology.acls import principal
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
 LOG4J2 = HERE / "log4j2.properties"
 MAIN_CLASS = "kafka.Kafka"
+MAIN_CLASS_STORAGE = "kafka.tools.StorageTool"
+# What `cluster.json` says of storage formatted with the SCRAM users; storage without them cannot authenticate.
+SECURITY = "sasl-scram-sha-512"
+# The protocols an extra listener of the benchmark's comparison broker may speak (`BrokerLauncher.extra_listeners`).
+EXTRA_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL")
+_OWN_LISTENERS = ("CLIENT", "CONTROLLER")
 
 
 @dataclass(frozen=True)
@@ -99,6 +125,7 @@ class BrokerNode:
         self.pid_file = folder / "broker.pid"
         self.stdout_file = self.logs_dir / "stdout.log"
         self.log_file = self.logs_dir / "server.log"
+        self.format_args_file = folder / "format.args"
         self.process: subprocess.Popen[bytes] | None = None  # set when this launcher started it
 
     @property
@@ -144,11 +171,18 @@ class BrokerLauncher:
     `broker_nodes` setting: `stop` and `status` always cover every node the data belongs to.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, extra_listeners: Mapping[str, tuple[int, str]] | None = None) -> None:
+        """`extra_listeners` (NAME -> (port, protocol)) exists for the benchmark's comparison broker only
+        (`pipeline/proving/bench/security.py`), which measures what SCRAM and TLS cost beside a listener without
+        them: the project's own broker never has a listener without SASL. Each is added to node 1 of a one-node
+        broker, on `kafka_host`; one without TLS only on the loopback; a SASL one authenticates as CLIENT does.
+        """
         self.settings = settings
         self.data_dir = settings.broker_data_path
         self.libs_dir = settings.broker_libs_path
         self.cluster_file = self.data_dir / CLUSTER_FILE
+        self._credentials: dict[str, Credential] | None = None
+        self.last_acl_sync: AclSync | None = None
         count = self.formatted_nodes() or settings.broker_nodes
         self.nodes = [
             BrokerNode(
@@ -158,6 +192,7 @@ class BrokerLauncher:
             )
             for number in range(1, count + 1)
         ]
+        self.extra_listeners = _checked_extra_listeners(settings, len(self.nodes), dict(extra_listeners or {}))
 
     # -- jars -------------------------------------------------------------------------------------------
 
@@ -194,6 +229,13 @@ class BrokerLauncher:
 
     # -- configuration ----------------------------------------------------------------------------------
 
+    @property
+    def credentials(self) -> dict[str, Credential]:
+        """Every role's SCRAM credential, made on first use (`ensure_credentials`)."""
+        if self._credentials is None:
+            self._credentials = ensure_credentials(self.settings)
+        return self._credentials
+
     def formatted_nodes(self) -> int | None:
         """How many nodes the data folder was formatted for; None for a fresh folder."""
         remembered = remembered_nodes(self.data_dir)
@@ -209,15 +251,34 @@ class BrokerLauncher:
         host = node.host
         voters = ",".join(f"{other.node_id}@{host}:{other.controller_port}" for other in self.nodes)
         replication, min_insync = str(s.topic_replication), str(s.topic_min_insync)
+        client = security_protocol(s)
+        controller = "SASL_SSL" if s.kafka_uses_tls else "SASL_PLAINTEXT"
+        broker_user, controller_user = (self.credentials[BROKER_ROLE], self.credentials[CONTROLLER_ROLE])
         lines = {
             "process.roles": "broker,controller",
             "node.id": str(node.node_id),
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://{host}:{node.port},CONTROLLER://{host}:{node.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{host}:{node.port}",
+            "listeners": f"CLIENT://{host}:{node.port},CONTROLLER://{host}:{node.controller_port}",
+            "advertised.listeners": f"CLIENT://{host}:{node.port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "inter.broker.listener.name": "CLIENT",
+            "listener.security.protocol.map": f"CONTROLLER:{controller},CLIENT:{client}",
+            # Every client, broker and controller authenticates: SCRAM on the client listener, whose users the
+            # storage was formatted with; PLAIN on the controllers' own, whose one user is in this file (SCRAM
+            # users live in the metadata the quorum serves, so the quorum cannot use them).
+            "sasl.enabled.mechanisms": SCRAM_MECHANISM,
+            "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
+            "listener.name.client.scram-sha-512.sasl.jaas.config": _jaas(
+                "org.apache.kafka.common.security.scram.ScramLoginModule", broker_user),
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": _jaas(
+                "org.apache.kafka.common.security.plain.PlainLoginModule", controller_user,
+                f'user_{controller_user.username}="{controller_user.password}"'),
+            # What each principal may do: the ACLs `sync_acls` writes; nothing without one.
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": ";".join(principal(role) for role in SUPER_ROLES),
             "log.dirs": str(node.kraft_dir),
             "num.partitions": str(s.topic_partitions),
             # Topics come from the registry (`ektp topics create`), never from a typo in a client.
@@ -238,6 +299,15 @@ class BrokerLauncher:
             "num.io.threads": "2",
             "log.cleaner.dedupe.buffer.size": "2097152",
         }
+        for name, (port, protocol) in self.extra_listeners.items():  # the comparison broker's, on its one node
+            lines["listeners"] += f",{name}://{host}:{port}"
+            lines["advertised.listeners"] += f",{name}://{host}:{port}"
+            lines["listener.security.protocol.map"] += f",{name}:{protocol}"
+            if protocol != "PLAINTEXT":
+                lines[f"listener.name.{name.lower()}.scram-sha-512.sasl.jaas.config"] = lines[
+                    "listener.name.client.scram-sha-512.sasl.jaas.config"]
+        if s.kafka_uses_tls or "SASL_SSL" in (protocol for _port, protocol in self.extra_listeners.values()):
+            lines |= server_tls_properties(ensure_certificates(s))
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
     def _java(self, *args: str, heap: bool = True, node: BrokerNode | None = None) -> list[str]:
@@ -261,11 +331,29 @@ class BrokerLauncher:
                 f"start it with `--nodes {formatted}` (or EKTP_BROKER_NODES={formatted}), or give the new cluster "
                 "a folder of its own (EKTP_RUN_DIR or EKTP_BROKER_DATA_DIR); removing the folder loses its topics"
             )
+        if formatted is not None and self._remembered().get("security") != SECURITY:
+            raise BrokerError(
+                f"the broker's data in {self.data_dir} was formatted without the SCRAM users every client now "
+                "authenticates as, and Kafka adds them only when formatting: stop everything, then remove that "
+                "folder (losing its topics) or give the broker a new one (EKTP_RUN_DIR or EKTP_BROKER_DATA_DIR)"
+            )
+        if formatted is not None and not (self.settings.credentials_path / f"{ADMIN_ROLE}.json").is_file():
+            raise BrokerError(
+                f"the broker's data in {self.data_dir} was formatted with SCRAM users whose passwords are gone from "
+                f"{self.settings.credentials_path}: put that folder back, or give the broker a new data folder"
+            )
         if self.settings.topic_replication > wanted:
             raise BrokerError(
                 f"EKTP_TOPIC_REPLICATION={self.settings.topic_replication} needs at least that many nodes; "
                 f"this broker has {wanted}"
             )
+
+    def _remembered(self) -> dict[str, object]:
+        with contextlib.suppress(OSError, ValueError):
+            remembered = json.loads(self.cluster_file.read_text())
+            if isinstance(remembered, dict):
+                return remembered
+        return {}
 
     def _remember_cluster(self) -> str:
         """Write `cluster.json` (the node count and the cluster id every node is formatted with); the id."""
@@ -274,23 +362,34 @@ class BrokerLauncher:
             cluster_id = str(json.loads(self.cluster_file.read_text())["cluster_id"])
         cluster_id = cluster_id or _formatted_cluster_id(self.nodes[0]) or new_cluster_id()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        remembered = {"nodes": len(self.nodes), "cluster_id": cluster_id}
+        remembered = {"nodes": len(self.nodes), "cluster_id": cluster_id, "security": SECURITY}
         self.cluster_file.write_text(json.dumps(remembered) + "\n")
         return cluster_id
 
     def _format_storage(self, nodes: list[BrokerNode], cluster_id: str) -> None:
-        """Format the storage of each node that has none, all at once, with the cluster's one id."""
-        formatting = [
-            (node, subprocess.Popen(
-                self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(node.properties_file),
-                           "--ignore-formatted", heap=False, node=node),
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            ))
-            for node in nodes if not node.formatted()
+        """Format the storage of each node that has none, all at once, with the cluster's one id and its users.
+
+        The SCRAM users go in through an argument file of mode 0600, so no password is on a command line.
+        """
+        scram = [
+            f"{SCRAM_MECHANISM}=[name={user.username},password={user.password}]"
+            for role, user in self.credentials.items() if role != CONTROLLER_ROLE
         ]
+        formatting = []
+        for node in nodes:
+            if node.formatted():
+                continue
+            arguments = [MAIN_CLASS_STORAGE, "format", "-t", cluster_id, "-c", str(node.properties_file),
+                         "--ignore-formatted", *(item for user in scram for item in ("--add-scram", user))]
+            _write_private(node.format_args_file, "".join(f"{_java_argument(item)}\n" for item in arguments))
+            formatting.append((node, subprocess.Popen(
+                self._java(f"@{node.format_args_file}", heap=False, node=node),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )))
         failed = []
         for node, process in formatting:
             output, _ = process.communicate()
+            node.format_args_file.unlink(missing_ok=True)
             if process.returncode != 0:
                 failed.append(f"node {node.node_id}:\n{output}")
         if failed:
@@ -314,7 +413,7 @@ class BrokerLauncher:
     async def _status(self) -> BrokerStatus:
         pids = [node.pid() for node in self.nodes]
         answers = await asyncio.gather(*(
-            broker_answers(node.bootstrap) if pid is not None else _false()
+            broker_answers(self.settings, node.bootstrap) if pid is not None else _false()
             for node, pid in zip(self.nodes, pids, strict=True)
         ))
         nodes = tuple(
@@ -326,7 +425,7 @@ class BrokerLauncher:
         health: ReplicationHealth | None = None
         if answering:
             with contextlib.suppress(KafkaError, OSError, TimeoutError):  # a node dying right now: say what is known
-                health = await replication_health(",".join(node.bootstrap for node in answering))
+                health = await replication_health(self.settings, ",".join(node.bootstrap for node in answering))
         running = [node for node in nodes if node.running]
         return BrokerStatus(
             running=bool(running),
@@ -349,16 +448,17 @@ class BrokerLauncher:
         began = time.monotonic()
         self._check_layout()
         missing = [node for node in self.nodes if node.pid() is None]
-        if not missing and asyncio.run(self._all_answer(timeout=5.0)):
-            return 0.0
-        if missing:
-            self._launch(missing)
-        self._wait_until_answering(began)
-        return time.monotonic() - began
+        if missing or not asyncio.run(self._all_answer(timeout=5.0)):
+            if missing:
+                self._launch(missing)
+            self._wait_until_answering(began)
+        self.last_acl_sync = asyncio.run(sync_acls(self.settings))
+        return time.monotonic() - began if missing else 0.0
 
     def _launch(self, nodes: list[BrokerNode]) -> None:
         for node in nodes:
-            for busy in (node.port, node.controller_port):
+            extra = [port for port, _protocol in self.extra_listeners.values()] if node.node_id == 1 else []
+            for busy in (node.port, node.controller_port, *extra):
                 if _port_taken(node.host, busy):
                     raise BrokerError(
                         f"port {node.host}:{busy} of broker node {node.node_id} is taken by another process; stop it "
@@ -369,7 +469,7 @@ class BrokerLauncher:
         cluster_id = self._remember_cluster()
         for node in nodes:
             node.logs_dir.mkdir(parents=True, exist_ok=True)
-            node.properties_file.write_text(self.server_properties(node))
+            _write_private(node.properties_file, self.server_properties(node))
         self._format_storage(nodes, cluster_id)
         for node in nodes:
             with node.stdout_file.open("ab") as output:
@@ -383,7 +483,9 @@ class BrokerLauncher:
             node.pid_file.write_text(f"{node.process.pid}\n")
 
     async def _all_answer(self, timeout: float) -> bool:
-        answers = await asyncio.gather(*(broker_answers(node.bootstrap, timeout=timeout) for node in self.nodes))
+        answers = await asyncio.gather(*(
+            broker_answers(self.settings, node.bootstrap, timeout=timeout) for node in self.nodes
+        ))
         return all(answers)
 
     def _wait_until_answering(self, began: float) -> None:
@@ -450,6 +552,28 @@ async def _false() -> bool:
     return False
 
 
+def _checked_extra_listeners(
+    settings: Settings, nodes: int, extra: dict[str, tuple[int, str]]
+) -> dict[str, tuple[int, str]]:
+    """`extra` (the comparison broker's listeners, `BrokerLauncher.__init__`) if allowed; else a `BrokerError`."""
+    if not extra:
+        return extra
+    if nodes != 1:
+        raise BrokerError(f"extra listeners are for a one-node broker only; this one has {nodes} nodes")
+    taken = {settings.kafka_port, settings.broker_controller_port}
+    for name, (port, protocol) in extra.items():
+        if not name.isidentifier() or not name.isupper() or name in _OWN_LISTENERS:
+            raise BrokerError(f"extra listener {name!r}: a name in capitals other than CLIENT and CONTROLLER")
+        if protocol not in EXTRA_PROTOCOLS:
+            raise BrokerError(f"extra listener {name}: protocol {protocol!r} is none of {', '.join(EXTRA_PROTOCOLS)}")
+        if protocol != "SASL_SSL" and not is_loopback(settings.kafka_host):  # as Settings refuses for CLIENT
+            raise BrokerError(f"extra listener {name}: {protocol} only on the loopback, not on {settings.kafka_host}")
+        if port in taken:
+            raise BrokerError(f"extra listener {name}: port {port} is another listener's")
+        taken.add(port)
+    return extra
+
+
 def _formatted_cluster_id(node: BrokerNode) -> str | None:
     """The cluster id a node's storage was formatted with, if it was."""
     with contextlib.suppress(OSError):
@@ -468,6 +592,23 @@ def new_cluster_id() -> str:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not cluster_id.startswith("-"):
             return cluster_id
+
+
+def _jaas(module: str, user: Credential, *extra: str) -> str:
+    return " ".join([module, "required", f'username="{user.username}"', f'password="{user.password}"', *extra]) + ";"
+
+
+def _java_argument(argument: str) -> str:
+    """One argument in a java `@argfile`: quoted, so spaces and '#' stay in it."""
+    return '"' + argument.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by this user only from the first byte: it holds passwords."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
 
 
 def _require(tool: str, what: str) -> str:

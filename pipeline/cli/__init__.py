@@ -15,6 +15,7 @@ from pipeline.cli import (
     central,
     chaos,
     config,
+    credentials,
     dashboard,
     demo,
     desk,
@@ -40,6 +41,7 @@ app = typer.Typer(
 )
 app.add_typer(broker.app, name="broker")
 app.add_typer(acl.app, name="acl")
+app.add_typer(credentials.app, name="credentials")
 app.add_typer(topics.app, name="topics")
 app.add_typer(config.app, name="config")
 app.add_typer(schema.app, name="schema")

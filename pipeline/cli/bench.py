@@ -39,18 +39,22 @@ def end_to_end(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (the last stdout line)"),
     results: Path | None = typer.Option(None, "--results-dir", help="Where the result is saved (bench/results)"),
     keep: bool = typer.Option(False, "--keep", help="Keep the private system's folder (logs, journals)"),
+    security: bool = typer.Option(True, "--security/--no-security", help="Measure what SCRAM and TLS cost the "
+                                  "baseline relay beside plaintext, on a comparison broker (about 30 s)"),
 ) -> None:
     """Without a subcommand: throughput, latency, the raw-Kafka baseline and the drain rate, on a private system.
 
     Starts a broker (one node, or `--nodes` of them), central-sim (zero latency, no rate limit), a worker and an
-    instant printing station of its own on free ports, and stops them at the end. The result is saved under
-    bench/results/.
+    instant printing station of its own on free ports, and stops them at the end; then, unless `--no-security`,
+    relays the same payloads on a comparison broker's plaintext, SCRAM and SCRAM+TLS listeners. The result is
+    saved under bench/results/.
     """
     if ctx.invoked_subcommand is not None:
         return
     settings()  # logging configured like every command's
     plan = BenchPlan(count=count, dlq_count=dlq_count or min(count, 2000), rate=rate, partitions=partitions,
-                     workers=workers, nodes=nodes, timeout=timeout or max(180.0, count / 10), keep=keep)
+                     workers=workers, nodes=nodes, timeout=timeout or max(180.0, count / 10), keep=keep,
+                     security=security)
     # SIGTERM stops the run like Ctrl-C: the private system is stopped, not orphaned.
     signal.signal(signal.SIGTERM, _interrupt)
     result = asyncio.run(run_bench(plan, say=progress.print))
@@ -68,6 +72,10 @@ def end_to_end(
             f"{latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, p99 {latency['p99']:.0f} ms; "
             f"dead-letter drain {result['dlq_drain_rps']:.0f}/s"
         )
+        if result["security"]:
+            cost = result["security"]
+            console.print(f"the baseline relay with SCRAM keeps {cost['scram_relay_cost']:.2f} of plaintext's "
+                          f"throughput, with SCRAM and TLS {cost['tls_relay_cost']:.2f}")
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -1,14 +1,16 @@
-"""`ektp broker start|stop|status|logs|fetch`: the project's own Kafka broker."""
+"""`ektp broker start|stop|status|logs|fetch|certs`: the project's own Kafka broker."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 from dataclasses import asdict
+from pathlib import Path
 
 import typer
 
 from pipeline.broker import BrokerLauncher, BrokerStatus
+from pipeline.broker.certs import CertificateError, ensure_certificates, fingerprint, normalize_host, tls_files
 from pipeline.cli.context import console, settings
 from pipeline.config import Settings
 
@@ -105,3 +107,65 @@ def logs(
     else:
         print(launcher.log_tail(lines))
 
+
+def _hosts(values: list[str] | None) -> list[str]:
+    hosts = values or []
+    for host in hosts:
+        try:
+            normalize_host(host)
+        except CertificateError as error:
+            raise typer.BadParameter(str(error), param_hint="--host") from None
+    return hosts
+
+
+def _content(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+@app.command()
+def certs(
+    hosts: list[str] | None = typer.Option(
+        None, "--host", metavar="NAME", help="Another DNS name or IP address the broker's certificate must name, "
+        "for clients that dial it so (repeatable); kafka_host, localhost, 127.0.0.1, ::1 and this machine's name "
+        "always are",
+    ),
+    force: bool = typer.Option(False, "--force", help="Issue the broker's certificate again, naming only the hosts "
+                               "wanted now; the CA is kept"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Make the private CA and the broker's certificate unless they are there, and tell where they are, the CA's
+    SHA-256 fingerprint and the hosts the certificate names. The broker uses them when EKTP_KAFKA_TLS is on or
+    EKTP_KAFKA_HOST is not a loopback address; clients on other machines need a copy of ca.pem."""
+    current = settings()
+    wanted = _hosts(hosts)
+    paths = tls_files(current)
+    before = _content(paths.ca), _content(paths.broker_cert)
+    files = ensure_certificates(current, hosts=wanted, force=force)
+    ca_made = before[0] != _content(files.ca)
+    issued = before[1] != _content(files.broker_cert)
+    ca_fingerprint = fingerprint(files.ca)
+    if as_json:
+        print(json.dumps({
+            "tls_dir": str(current.tls_path), "ca": str(files.ca), "ca_key": str(files.ca_key),
+            "broker_cert": str(files.broker_cert), "broker_key": str(files.broker_key), "keystore": str(files.keystore),
+            "ca_sha256": ca_fingerprint, "covered_hosts": list(files.covered_hosts), "ca_made": ca_made,
+            "broker_cert_issued": issued, "tls": current.kafka_uses_tls,
+        }))
+        return
+    in_use = (f"on: the broker's listeners on {current.kafka_host} use these files" if current.kafka_uses_tls else
+              "off: the broker listens on the loopback; it uses these files with EKTP_KAFKA_TLS=true or an "
+              "EKTP_KAFKA_HOST off the loopback")
+    lines = [
+        ("CA certificate", f"{files.ca} ({'made now' if ca_made else 'kept'}; every client off this machine needs "
+                           "a copy)"),
+        ("CA SHA-256", ca_fingerprint),
+        ("CA key", f"{files.ca_key} (mode 0600; never leaves this machine)"),
+        ("broker certificate", f"{files.broker_cert} ({'issued now' if issued else 'kept'})"),
+        ("broker key", f"{files.broker_key} (mode 0600)"),
+        ("broker key store", f"{files.keystore} (key and chain, Kafka's PEM key store)"),
+        ("hosts covered", ", ".join(files.covered_hosts)),
+        ("TLS", in_use),
+    ]
+    for name, value in lines:
+        # Neither markup nor emoji: a fingerprint's ":CD:" would otherwise print as an emoji.
+        console.print(f"{name + ':':<19} {value}", markup=False, emoji=False)

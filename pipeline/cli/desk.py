@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.context import console, settings
+from pipeline.desk.enroll import DESK_ROLE
 from pipeline.desk.outbox import Outbox, outbox_path
 from pipeline.desk.runner import DeskRunner, desk_lock, desk_running
 from pipeline.kafka.admin import broker_answers
@@ -47,7 +48,7 @@ def status(
     current = settings()
     with Outbox(outbox_path(current.run_dir, desk), desk) as outbox:
         state = outbox.state()
-    broker = "up" if asyncio.run(broker_answers(current.bootstrap_servers, timeout=2.0)) else "down"
+    broker = "up" if asyncio.run(broker_answers(current, role=DESK_ROLE, timeout=2.0)) else "down"
     document = {
         "desk_id": desk, "pending": state.pending,
         "oldest_pending_at": None if state.oldest_pending_at is None else state.oldest_pending_at.isoformat(),

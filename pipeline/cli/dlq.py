@@ -17,6 +17,7 @@ from pipeline.cli.context import console, settings
 from pipeline.cli.durations import parse_duration
 from pipeline.deadletter.replay import send_back
 from pipeline.deadletter.view import DeadLetterEntry, DeadLetterView
+from pipeline.topology.routes import OPERATORS
 from processors.dead_letter import ReplayFilter
 
 app = typer.Typer(help="The dead-letter stream: requests that wait for central, and their replay.",
@@ -26,7 +27,7 @@ T = TypeVar("T")
 
 def _with_view(use: Callable[[DeadLetterView], Awaitable[T]]) -> T:
     async def run() -> T:
-        view = DeadLetterView(settings())
+        view = DeadLetterView(settings(), OPERATORS.role)
         await view.start()
         try:
             await view.caught_up()
@@ -126,7 +127,7 @@ def replay(
         with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=False) as progress:
             task = progress.add_task("replay", total=len(entries))
-            return await send_back(settings(), entries, rate=rate, fresh_start=parked,
+            return await send_back(settings(), entries, role=OPERATORS.role, rate=rate, fresh_start=parked,
                                    on_sent=lambda _entry: progress.advance(task))
 
     sent = _with_view(run)

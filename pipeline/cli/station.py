@@ -65,7 +65,7 @@ def restock(
     count: Annotated[int, typer.Option("--count", min=1, help="Blank cards delivered")],
 ) -> None:
     """Give a station blank cards (it applies them now, or when it next starts)."""
-    event = asyncio.run(send_restock(settings().bootstrap_servers, station, count))
+    event = asyncio.run(send_restock(settings(), station, count))
     console.print(
         f"restock sent: {station} +{count} blanks (stock {event.blank_stock} over the last known; "
         "the station publishes its own total once applied)"

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from pipeline.cli.context import console, settings
 from pipeline.status.reader import read_status
+from pipeline.topology.routes import OPERATORS
 
 
 def status(
@@ -17,7 +18,7 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON"),
 ) -> None:
     """Show a request's current state, what it means for the citizen, and its timeline."""
-    found = asyncio.run(read_status(settings(), request_id))
+    found = asyncio.run(read_status(settings(), request_id, role=OPERATORS.role))
     if found is None:
         if as_json:
             print(json.dumps({"request_id": request_id, "state": None}))

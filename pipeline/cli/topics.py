@@ -10,6 +10,7 @@ from rich.table import Table
 from pipeline.cli.context import console, settings
 from pipeline.config import project_root
 from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.security import ADMIN_ROLE
 from pipeline.topology.documents import stale_documents, write_documents
 from pipeline.topology.routes import PARTIES, STEPS, labels, processor_name, readers_of, writers_of
 from pipeline.topology.topics import REGISTRY
@@ -20,7 +21,7 @@ app = typer.Typer(help="The pipeline's topics (names are a contract; see pipelin
 @app.command("create")
 def create_topics() -> None:
     """Create every topic of the registry that is missing; idempotent."""
-    outcomes = asyncio.run(ensure_topics(settings()))
+    outcomes = asyncio.run(ensure_topics(settings(), role=ADMIN_ROLE))
     table = Table("topic", "partitions", "outcome")
     for outcome in outcomes:
         table.add_row(outcome.name, str(outcome.partitions), outcome.detail or outcome.outcome)

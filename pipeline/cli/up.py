@@ -10,6 +10,7 @@ from pipeline.broker import BrokerLauncher
 from pipeline.cli.context import console, settings
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.security import ADMIN_ROLE
 from pipeline.processes.supervisor import Running, Supervisor
 from pipeline.processes.system import DESK, ORDER, services, stopping_order, worker_name
 
@@ -23,7 +24,7 @@ def up(
     current = settings()
     took = BrokerLauncher(current).start()
     console.print(f"broker       {current.bootstrap_servers}  ({'started' if took else 'already running'})")
-    asyncio.run(ensure_topics(current))
+    asyncio.run(ensure_topics(current, role=ADMIN_ROLE))
     started = asyncio.run(_start_all(current, station, workers))
     addresses = {"central-sim": current.central_url, "station": f"{station}, metrics :{current.station_metrics_port}",
                  "desk": f"{DESK}, `ektp enroll FILE --desk {DESK}`",

@@ -42,7 +42,14 @@ from pipeline.dashboard.security import (
     host_guard,
     token_matches,
 )
-from pipeline.dashboard.sources import BirthDateView, DeskView, InventoryView, KafkaSource, LinkSource
+from pipeline.dashboard.sources import (
+    DASHBOARD_ROLE,
+    BirthDateView,
+    DeskView,
+    InventoryView,
+    KafkaSource,
+    LinkSource,
+)
 from pipeline.deadletter.replay import send_back
 from pipeline.deadletter.view import DeadLetterView
 from pipeline.logs import get_logger
@@ -143,8 +150,8 @@ class Dashboard:
 
         async def run() -> None:
             try:
-                await self.send(self.settings, entries, rate=self.settings.dlq_replay_rate, fresh_start=parked,
-                                on_sent=sent_one)
+                await self.send(self.settings, entries, role=DASHBOARD_ROLE, rate=self.settings.dlq_replay_rate,
+                                fresh_start=parked, on_sent=sent_one)
                 log.info("dashboard replay done", sent=progress.sent, parked=parked)
             except Exception:  # the records stay in the stream
                 log.exception("dashboard replay failed", sent=progress.sent)
@@ -287,7 +294,7 @@ async def _close_streams(app: web.Application) -> None:
 
 def build_dashboard(settings: Settings, token: str) -> Dashboard:
     """The live dashboard: its views and collector over the configured broker, central and worker."""
-    statuses, dead_letters = StatusView(settings), DeadLetterView(settings)
+    statuses, dead_letters = StatusView(settings, DASHBOARD_ROLE), DeadLetterView(settings, DASHBOARD_ROLE)
     kafka, inventory, desks = KafkaSource(settings), InventoryView(settings), DeskView(settings)
     birth_dates = BirthDateView(settings)
     collector = Collector(kafka=kafka, central=LinkSource(settings), statuses=statuses, dead_letters=dead_letters,

@@ -23,8 +23,14 @@ from pipeline.dashboard.figures import Partition, breaker_from_metrics
 from pipeline.dashboard.public import birth_date_digest
 from pipeline.kafka.groups import Member, group_members
 from pipeline.kafka.reading import Record, TopicFollower
+from pipeline.kafka.security import client_options
 from pipeline.probes import http_ok
+from pipeline.topology.routes import OPERATORS
 from pipeline.topology.topics import DESK_OUTBOX, ENROLLMENT_RECORDED, REGISTRY, STATION_INVENTORY
+
+# The dashboard's Kafka principal: it reads what the operators read, describes every registry topic (end offsets)
+# and the worker's and stations' groups (committed offsets, members), and writes only the replay.
+DASHBOARD_ROLE = OPERATORS.role
 
 STATION_GROUP_PREFIX = "ektp-station-"  # pipeline.station.config.StationConfig.group_id: one group per office
 PARTITIONS_REFRESH = 30.0  # seconds between looks at the topics' partitions (a topic may grow some)
@@ -43,10 +49,9 @@ class KafkaSource:
 
     async def start(self) -> None:
         """Open the clients (they must be made inside the running loop)."""
-        servers = self.settings.bootstrap_servers
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=servers, client_id="ektp-dashboard",
-                                          request_timeout_ms=10_000)
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False,
+        options = client_options(self.settings, DASHBOARD_ROLE)
+        self._admin = AIOKafkaAdminClient(**options, client_id="ektp-dashboard", request_timeout_ms=10_000)
+        self._consumer = AIOKafkaConsumer(**options, group_id=None, enable_auto_commit=False,
                                           client_id="ektp-dashboard-offsets")
         await self._admin.start()
         await self._consumer.start()
@@ -82,7 +87,7 @@ class KafkaSource:
 
     async def workers(self) -> list[Member]:
         """The worker group's members, each with its partitions; none while the group is rebalancing."""
-        return await group_members(self.settings.bootstrap_servers, self.settings.app_id) or []
+        return await group_members(self.settings, self.settings.app_id, role=DASHBOARD_ROLE) or []
 
     async def _registry_partitions(self) -> list[TopicPartition]:
         now = asyncio.get_running_loop().time()
@@ -125,7 +130,7 @@ class BirthDateView(TopicFollower):
     topics = (ENROLLMENT_RECORDED.name,)
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+        super().__init__(settings, DASHBOARD_ROLE)
         self.secret = settings.citizen_key_secret.get_secret_value().encode()
         self.digests: dict[str, bytes] = {}
 
@@ -148,7 +153,7 @@ class DeskView(TopicFollower):
     topics = (DESK_OUTBOX.name,)
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+        super().__init__(settings, DASHBOARD_ROLE)
         self.latest: dict[str, DeskOutboxReported] = {}
 
     def take(self, record: Record) -> None:
@@ -168,7 +173,7 @@ class InventoryView(TopicFollower):
     topics = (STATION_INVENTORY.name,)
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+        super().__init__(settings, DASHBOARD_ROLE)
         self.latest: dict[str, StationInventory] = {}
         self.prints: defaultdict[str, deque[dt.datetime]] = defaultdict(lambda: deque(maxlen=PRINTS_KEPT))
 

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from events.approval import DeadLetterHeader as H
 from pipeline.config import Settings
 from pipeline.deadletter.view import DeadLetterEntry
+from pipeline.kafka.security import client_options
 from pipeline.topology.inbox import InboxKind, inbox_headers
 from pipeline.topology.topics import CITIZEN_INBOX
 
@@ -25,13 +26,17 @@ async def send_back(
     settings: Settings,
     entries: Sequence[DeadLetterEntry],
     *,
+    role: str,
     rate: float | None = None,
     fresh_start: bool = False,
     on_sent: Callable[[DeadLetterEntry], None] | None = None,
 ) -> int:
-    """Send `entries` back, at most `rate` a second; `fresh_start` (parked records) counts tries anew."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
-                                enable_idempotence=True, linger_ms=5)
+    """Send `entries` back as `role`, at most `rate` a second; `fresh_start` (parked records) counts tries anew.
+
+    `role` writes the citizen's inbox: the worker's automatic replay, or an operator's (`ektp dlq replay`, the
+    dashboard).
+    """
+    producer = AIOKafkaProducer(**client_options(settings, role), acks="all", enable_idempotence=True, linger_ms=5)
     await producer.start()
     began = time.monotonic()
     try:

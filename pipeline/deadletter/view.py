@@ -82,12 +82,12 @@ class DeadLetterStats:
 
 
 class DeadLetterView(TopicFollower):
-    """Follows the dead-letter, parked and status topics from their start."""
+    """Follows the dead-letter, parked and status topics from their start, as `role`."""
 
     topics = (APPROVAL_DEADLETTER.name, APPROVAL_PARKED.name, REQUEST_STATUS.name)
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, role: str) -> None:
+        super().__init__(settings, role)
         self.dead_lettered: dict[str, DeadLetterEntry] = {}
         self.parked_records: dict[str, DeadLetterEntry] = {}
         self.states: dict[str, RequestState] = {}

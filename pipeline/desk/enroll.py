@@ -28,12 +28,16 @@ from pathlib import Path
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 
 from pipeline.config import Settings
 from pipeline.errors import EktpError
 from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.security import client_options
+from pipeline.topology.routes import RECORDING_DESKS
 from pipeline.topology.topics import ENROLLMENT_SUBMITTED
+
+DESK_ROLE = RECORDING_DESKS.role  # a recording desk's Kafka principal: it writes the submissions and its outbox reports
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _JSON_WHITESPACE = " \t\r\n"
@@ -84,7 +88,8 @@ async def send_submissions(
     rate: float | None = None,
     topic: str = ENROLLMENT_SUBMITTED.name,
 ) -> int:
-    """Produce each submission's key and value unchanged, in order; return how many the broker acknowledged.
+    """Produce each submission's key and value unchanged, in order, as a recording desk; return how many the
+    broker acknowledged.
 
     `acks=all` with an idempotent producer, so that a retried send is not written twice; sends are
     batched (linger) rather than awaited one by one. `rate` caps the pace in submissions per second.
@@ -93,7 +98,7 @@ async def send_submissions(
     if rate is not None and rate <= 0:
         raise ValueError("rate must be positive")
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_options(settings, DESK_ROLE),
         client_id="ektp-enroll",
         acks="all",
         enable_idempotence=True,
@@ -133,13 +138,15 @@ async def send_submissions(
 async def enroll_submissions(
     settings: Settings, submissions: Iterable[KeyedMessage], *, rate: float | None = None
 ) -> int:
-    """`send_submissions` to `ektp.enrollment.submitted`, after creating that topic if it is missing.
+    """`send_submissions` to `ektp.enrollment.submitted`, once that topic is there.
 
-    The broker does not create topics on first use (the registry decides partitions), so a desk's first
-    submissions to a fresh broker need it made.
+    The broker does not create topics on first use (the registry decides partitions), and a desk may not create
+    them: on a fresh broker the desk says so, and the admin creates them (`ektp topics create`, `ektp up`).
     """
     try:
-        await ensure_topics(settings, [ENROLLMENT_SUBMITTED])
+        await ensure_topics(settings, [ENROLLMENT_SUBMITTED], role=DESK_ROLE)
+    except TopicAuthorizationFailedError as error:
+        raise SendFailed(str(error)) from error
     except (KafkaError, OSError, TimeoutError) as error:
         raise SendFailed(f"cannot reach Kafka at {settings.bootstrap_servers}: {error!r}") from error
     return await send_submissions(settings, submissions, rate=rate)

@@ -12,8 +12,12 @@ from aiokafka import AIOKafkaProducer
 from events.pickup import PickupRequested
 from pipeline.config import Settings
 from pipeline.errors import EktpError
+from pipeline.kafka.security import client_options
 from pipeline.status.reader import read_status
+from pipeline.topology.routes import PICKUP_DESK
 from pipeline.topology.topics import PICKUP_REQUESTED
+
+PICKUP_ROLE = PICKUP_DESK.role  # the pickup desk's Kafka principal: it reads the statuses, writes the pickup requests
 
 
 class UnknownRequest(EktpError):
@@ -27,11 +31,11 @@ def pickup_message(request: PickupRequested, citizen_key: str) -> tuple[bytes, b
 
 async def request_pickup(settings: Settings, request: PickupRequested) -> str:
     """Present the finger of `request`; the citizen key it was sent under."""
-    status = await read_status(settings, request.request_id)
+    status = await read_status(settings, request.request_id, role=PICKUP_ROLE)
     if status is None or status.citizen_key is None:
         raise UnknownRequest(f"no request {request.request_id} is known: check the id on the receipt")
     key, value = pickup_message(request, status.citizen_key)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(settings, PICKUP_ROLE), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(PICKUP_REQUESTED.name, value, key=key)

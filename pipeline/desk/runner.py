@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Literal
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 
 from events.desk import DeskOutboxReported
 from pipeline.config import Settings
+from pipeline.desk.enroll import DESK_ROLE
 from pipeline.desk.outbox import DeskError, Outbox, OutboxState, Waiting, outbox_path
 from pipeline.kafka.admin import broker_answers, ensure_topics
+from pipeline.kafka.security import client_options
 from pipeline.logs import get_logger
 from pipeline.topology.topics import DESK_OUTBOX, ENROLLMENT_SUBMITTED
 
@@ -149,21 +151,24 @@ class DeskRunner:
     async def _connect(self) -> AIOKafkaProducer | None:
         """An idempotent producer on a broker that answers, with the desk's topics made; None while it does not."""
         producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.bootstrap_servers, client_id=f"ektp-desk-{self.desk_id}",
+            **client_options(self.settings, DESK_ROLE), client_id=f"ektp-desk-{self.desk_id}",
             acks="all", enable_idempotence=True, linger_ms=5, max_batch_size=256 * 1024,
             request_timeout_ms=int(self.timing.send_timeout * 1000),
         )
-        if not await broker_answers(self.settings.bootstrap_servers, timeout=min(5.0, self.timing.send_timeout)):
+        if not await broker_answers(self.settings, role=DESK_ROLE, timeout=min(5.0, self.timing.send_timeout)):
             self._set_broker("down")
             return None
         try:
             async with asyncio.timeout(self.timing.send_timeout):
-                await ensure_topics(self.settings, [ENROLLMENT_SUBMITTED, DESK_OUTBOX])
+                await ensure_topics(self.settings, [ENROLLMENT_SUBMITTED, DESK_OUTBOX], role=DESK_ROLE)
                 await producer.start()
         except (KafkaError, OSError, TimeoutError) as error:
             with contextlib.suppress(KafkaError, OSError):
                 await producer.stop()
-            if self.broker == "up":
+            if isinstance(error, TopicAuthorizationFailedError):
+                log.warning("the desk's topics are missing: the desk keeps saving until the admin creates them",
+                            desk=self.desk_id, error=str(error))
+            elif self.broker == "up":
                 log.warning("broker unreachable: the desk keeps saving", desk=self.desk_id, error=repr(error))
             self._set_broker("down")
             return None

@@ -1,4 +1,8 @@
-"""Talking to Kafka as an administrator: is the broker answering, creating the registry's topics, their replicas."""
+"""Talking to Kafka as an administrator: is the broker answering, creating the registry's topics, their replicas.
+
+Every function connects as a role (`pipeline.kafka.security`): `admin` unless the caller names another, as the
+worker does to create its topics and a station or the dashboard to describe the ones they read.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +14,27 @@ from typing import Any, Literal
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.conn import create_conn
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+)
 from aiokafka.protocol.metadata import MetadataRequest
 
 from pipeline.config import Settings
+from pipeline.kafka.security import ADMIN_ROLE, client_options, connection_options
 from pipeline.topology.topics import REGISTRY, TopicSpec
 
 
 @contextlib.asynccontextmanager
 async def admin_client(
-    bootstrap_servers: str, *, timeout: float = 10.0
+    settings: Settings, *, role: str = ADMIN_ROLE, bootstrap_servers: str | None = None, timeout: float = 10.0
 ) -> AsyncIterator[AIOKafkaAdminClient]:
-    """An admin client, started and closed."""
+    """An admin client of `role`, started and closed; on `bootstrap_servers` when given, else the settings'."""
     client = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000), client_id="ektp-admin"
+        **client_options(settings, role, bootstrap_servers=bootstrap_servers),
+        request_timeout_ms=int(timeout * 1000), client_id="ektp-admin",
     )
     await client.start()
     try:
@@ -32,11 +43,19 @@ async def admin_client(
         await client.close()
 
 
-async def broker_answers(bootstrap_servers: str, *, timeout: float = 5.0) -> bool:
-    """True when a broker of `bootstrap_servers` (any one of them) answers a metadata request within `timeout` s."""
-    for server in _servers(bootstrap_servers):
+async def broker_answers(
+    settings: Settings, bootstrap_servers: str | None = None, *, role: str = ADMIN_ROLE, timeout: float = 5.0
+) -> bool:
+    """True when a broker of `bootstrap_servers` (any one of them; default the settings') answers a metadata
+    request of `role` within `timeout` s.
+
+    A broker that refuses the role's credentials does not answer; credentials missing here raise
+    `CredentialsMissing`.
+    """
+    options = connection_options(settings, role)
+    for server in _servers(bootstrap_servers or settings.bootstrap_servers):
         with contextlib.suppress(KafkaError, OSError, TimeoutError):
-            await _metadata_of(server, [], timeout=timeout)
+            await _metadata_of(server, [], options, timeout=timeout)
             return True
     return False
 
@@ -45,8 +64,11 @@ def _servers(bootstrap_servers: str) -> list[str]:
     return [server.strip() for server in bootstrap_servers.split(",") if server.strip()]
 
 
-async def _metadata_of(server: str, topics: list[str] | None, *, timeout: float) -> dict[str, Any]:
-    """The metadata the broker at `server` itself gives (`topics` None: all of them).
+async def _metadata_of(
+    server: str, topics: list[str] | None, options: dict[str, Any], *, timeout: float
+) -> dict[str, Any]:
+    """The metadata the broker at `server` itself gives (`topics` None: all of them), asked with the connection
+    `options` of a role (`connection_options`).
 
     Asked on a connection of its own: an admin client would ask whichever node the metadata names, a dead one
     among them while a node of a cluster is down.
@@ -57,7 +79,9 @@ async def _metadata_of(server: str, topics: list[str] | None, *, timeout: float)
         _reader, writer = await asyncio.open_connection(host, int(port))
         writer.close()
         await writer.wait_closed()
-        connection = await create_conn(host, int(port), client_id="ektp-admin", request_timeout_ms=int(timeout * 1000))
+        connection = await create_conn(
+            host, int(port), client_id="ektp-admin", request_timeout_ms=int(timeout * 1000), **options
+        )
         try:
             response = await connection.send(MetadataRequest(topics))
         finally:
@@ -66,9 +90,11 @@ async def _metadata_of(server: str, topics: list[str] | None, *, timeout: float)
     return answer
 
 
-async def partition_ids(bootstrap_servers: str, topic: str, *, timeout: float = 10.0) -> list[int]:
-    """The partition numbers of `topic`, sorted; empty when it does not exist."""
-    async with admin_client(bootstrap_servers, timeout=timeout) as client:
+async def partition_ids(
+    settings: Settings, topic: str, *, role: str = ADMIN_ROLE, timeout: float = 10.0
+) -> list[int]:
+    """The partition numbers of `topic`, sorted; empty when it does not exist (or `role` may not describe it)."""
+    async with admin_client(settings, role=role, timeout=timeout) as client:
         [described] = await client.describe_topics([topic])
     if described["error_code"] != 0:
         return []
@@ -86,16 +112,16 @@ class TopicOutcome:
 
 
 async def ensure_topics(
-    settings: Settings, specs: Iterable[TopicSpec] = REGISTRY, *, timeout: float = 30.0
+    settings: Settings, specs: Iterable[TopicSpec] = REGISTRY, *, role: str = ADMIN_ROLE, timeout: float = 30.0
 ) -> list[TopicOutcome]:
-    """Create every missing topic of `specs`; idempotent.
+    """Create every missing topic of `specs`, as `role` (which needs CREATE on them); idempotent.
 
     An existing topic is left alone: adding partitions would move keys to other partitions and break the
     per-citizen order the pipeline promises, so a partition count that differs is reported, not changed.
     """
     specs = list(specs)
     wanted = {spec.name: spec.partition_count(settings.topic_partitions) for spec in specs}
-    async with asyncio.timeout(timeout), admin_client(settings.bootstrap_servers, timeout=timeout) as client:
+    async with asyncio.timeout(timeout), admin_client(settings, role=role, timeout=timeout) as client:
         existing = set(await client.list_topics())
         missing = [spec for spec in specs if spec.name not in existing]
         created: set[str] = set()
@@ -129,6 +155,11 @@ async def ensure_topics(
 
 def _raise_topic_errors(response: object) -> None:
     for _name, code, *rest in getattr(response, "topic_errors", []):
+        if code == TopicAuthorizationFailedError.errno:
+            raise TopicAuthorizationFailedError(
+                f"topic {_name} is missing, and this role may not create it: the admin creates the registry's "
+                "topics (`ektp topics create`, `ektp up`)"
+            )
         if code not in (0, TopicAlreadyExistsError.errno):
             message = rest[0] if rest else ""
             raise KafkaConnectionError(f"creating topic {_name} failed: error {code} {message}")
@@ -154,12 +185,20 @@ class ReplicationHealth:
     offline: int  # no leader: neither readable nor writable
 
 
-async def replication_health(bootstrap_servers: str, *, timeout: float = 10.0) -> ReplicationHealth:
-    """Count the under-replicated and offline partitions, from the metadata of the first node that answers."""
-    error: Exception = KafkaConnectionError(f"no broker of {bootstrap_servers} answers")
-    for server in _servers(bootstrap_servers):
+async def replication_health(
+    settings: Settings, bootstrap_servers: str | None = None, *, role: str = ADMIN_ROLE, timeout: float = 10.0
+) -> ReplicationHealth:
+    """Count the under-replicated and offline partitions, from the metadata of the first node of
+    `bootstrap_servers` (default the settings') that answers.
+
+    The metadata lists only the topics `role` may describe: `admin` sees every one.
+    """
+    servers = bootstrap_servers or settings.bootstrap_servers
+    options = connection_options(settings, role)
+    error: Exception = KafkaConnectionError(f"no broker of {servers} answers")
+    for server in _servers(servers):
         try:
-            metadata = await _metadata_of(server, None, timeout=timeout)
+            metadata = await _metadata_of(server, None, options, timeout=timeout)
         except (KafkaError, OSError, TimeoutError) as failure:
             error = failure
             continue

@@ -13,7 +13,9 @@ from typing import Any
 from aiokafka.coordinator.protocol import ConsumerProtocol
 from aiokafka.errors import KafkaError
 
+from pipeline.config import Settings
 from pipeline.kafka.admin import admin_client
+from pipeline.topology.routes import OPERATORS
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,13 @@ class Member:
         return self.partitions.get(topic, ())
 
 
-async def group_members(bootstrap_servers: str, group: str) -> list[Member] | None:
-    """The members of `group` now, sorted by client id; None when the broker cannot say (no coordinator yet)."""
+async def group_members(settings: Settings, group: str, *, role: str = OPERATORS.role) -> list[Member] | None:
+    """The members of `group` now, sorted by client id; None when the broker cannot say (no coordinator yet).
+
+    Asked as `role`, which needs DESCRIBE on the group: the operators' role has it on the worker's group.
+    """
     try:
-        async with admin_client(bootstrap_servers) as admin:
+        async with admin_client(settings, role=role) as admin:
             [response] = await admin.describe_consumer_groups([group])
     except (KafkaError, OSError, TimeoutError):
         return None

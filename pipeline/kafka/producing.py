@@ -11,7 +11,7 @@ again, as it would after any failure.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -26,10 +26,14 @@ Message = tuple[str, bytes | None, bytes | None]
 
 
 class RenewingProducer:
-    """An idempotent aiokafka producer (acks=all) that replaces itself once its sequence is broken."""
+    """An idempotent aiokafka producer (acks=all) that replaces itself once its sequence is broken.
 
-    def __init__(self, bootstrap_servers: str, **options: Any) -> None:
-        self.options = {"bootstrap_servers": bootstrap_servers, "acks": "all", "enable_idempotence": True, **options}
+    `connection` says where and as whom it connects: `pipeline.kafka.security.client_options(settings, role)`;
+    `options` are any other of aiokafka's producer options.
+    """
+
+    def __init__(self, connection: Mapping[str, Any], **options: Any) -> None:
+        self.options = {**connection, "acks": "all", "enable_idempotence": True, **options}
         self.renewals = 0
         self._producer: AIOKafkaProducer | None = None
 

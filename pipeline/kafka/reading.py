@@ -1,4 +1,7 @@
-"""Reading topics without a consumer group: once to their end, or following them as they grow."""
+"""Reading topics without a consumer group: once to their end, or following them as they grow.
+
+The reader names its role (`pipeline.kafka.security`), which must be allowed to read the topics.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +16,20 @@ from aiokafka.structs import ConsumerRecord
 from pipeline.config import Settings
 from pipeline.errors import EktpError
 from pipeline.kafka.admin import partition_ids
+from pipeline.kafka.security import client_options
 
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
-async def read_topic(settings: Settings, topic: str, *, timeout: float = 120.0) -> list[Record]:
-    """Every record of `topic` written before this call, partition by partition in offset order."""
+async def read_topic(settings: Settings, topic: str, *, role: str, timeout: float = 120.0) -> list[Record]:
+    """Every record of `topic` written before this call, partition by partition in offset order, read as `role`."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None,
+        **client_options(settings, role), enable_auto_commit=False, group_id=None,
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
     await consumer.start()
     try:
-        numbers = await partition_ids(settings.bootstrap_servers, topic)
+        numbers = await partition_ids(settings, topic, role=role)
         partitions = [TopicPartition(topic, number) for number in numbers]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
@@ -46,20 +50,22 @@ class TopicFollower:
     """Reads its topics from their start, without a consumer group, and keeps following them.
 
     A subclass keeps what it needs of each record in `take`; the follower owns the consumer, its task and
-    the positions it has read to, so that `caught_up` can wait for everything written before a moment.
+    the positions it has read to, so that `caught_up` can wait for everything written before a moment. It
+    reads as `role`, which the caller names: one view serves the dashboard (`operator`) and the tools (`admin`).
     """
 
     topics: tuple[str, ...]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, role: str) -> None:
         self.settings = settings
+        self.role = role
         self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._positions: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            *self.topics, bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
+            *self.topics, **client_options(self.settings, self.role), group_id=None,
             auto_offset_reset="earliest", enable_auto_commit=False, metadata_max_age_ms=5000,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )

@@ -36,7 +36,8 @@ from events.status import RequestState
 from pipeline.central.admin import call_outage_admin
 from pipeline.config import Settings
 from pipeline.desk.enroll import send_submissions
-from pipeline.desk.pickup import pickup_message
+from pipeline.desk.pickup import PICKUP_ROLE, pickup_message
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from pipeline.proving.synthetic import GeneratedSubmission, Mix, generate_submissions
 from pipeline.station.inventory import restock
 from pipeline.status.view import StatusView
@@ -95,7 +96,7 @@ async def play(
     ids = {s.request_id for s in submissions if s.request_id}
     story = Story(residents=residents, duration=duration, started_at=dt.datetime.now(dt.UTC),
                   submitted=len(submissions), tracked=len(ids))
-    view = StatusView(settings)
+    view = StatusView(settings, ADMIN_ROLE)  # the story's own watch, not a party of the pipeline
     await view.start()
     day = _Day(settings, console, view, ids, story)
     background = [asyncio.create_task(_sample(view, ids, story, day.clock)),
@@ -133,7 +134,7 @@ class _Day:
         morning, outage, evening = _split(submissions)
         duration, residents = self.story.duration, self.story.residents
         first_blanks = max(1, len(morning) // 2)
-        stock = await restock(self.settings.bootstrap_servers, station, first_blanks)
+        stock = await restock(self.settings, station, first_blanks)
         self.say(f"station {station}: {first_blanks} blank cards in stock ({stock.blank_stock} in all)")
 
         self.say(f"[bold]pagi / morning[/]: {len(morning)} residents come to the desk")
@@ -170,7 +171,7 @@ class _Day:
 
     async def deliver_blanks(self, station: str, blanks: int, *, after: float) -> None:
         await asyncio.sleep(after)
-        stock = await restock(self.settings.bootstrap_servers, station, blanks)
+        stock = await restock(self.settings, station, blanks)
         self.say(f"a delivery of {blanks} blank cards reaches station {station} (stock {stock.blank_stock}): "
                  "cards central approved this morning print during the outage")
 
@@ -261,7 +262,7 @@ async def _pickup_desk(settings: Settings, view: StatusView, submissions: list[G
     desk. Every citizen with a card comes, a duplicate's too: when the outage's replay reaches central's
     duplicate before its source, central takes the source for the duplicate and approves the other.
     """
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(settings, PICKUP_ROLE), acks="all", enable_idempotence=True)
     await producer.start()
     presented: dict[str, float] = {}  # request id -> when its citizen last pressed
     try:

@@ -20,6 +20,7 @@ from pipeline.broker import BrokerLauncher
 from pipeline.config import Settings, min_insync_for, replication_for
 from pipeline.errors import EktpError
 from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.security import ADMIN_ROLE
 from pipeline.logs import get_logger
 from pipeline.processes.supervisor import Supervisor
 from pipeline.processes.system import ORDER, services, stopping_order
@@ -137,7 +138,7 @@ class Sandbox:
     async def __aenter__(self) -> Settings:
         try:
             await asyncio.to_thread(self.launcher.start)
-            await ensure_topics(self.settings)
+            await ensure_topics(self.settings, role=ADMIN_ROLE)
             every = services(self.settings, station=self.station, central_flags=self.central_flags,
                              workers=self.workers)
             for service in every:

@@ -13,10 +13,15 @@ from pathlib import Path
 from pipeline.config import Settings
 from pipeline.station.crash import CrashHook
 from pipeline.station.errors import StationError
+from pipeline.topology.routes import PRINTING_STATIONS
 
 # A station id becomes part of file names (card serials) and of the consumer's instance id: keep it plain.
 STATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 OFFICE_CODE = re.compile(r"^[0-9]{4}$")
+
+# A station's Kafka principal: it reads the print jobs (in its office's group) and the inventory, writes the
+# printed cards, the inventory and its status notes.
+STATION_ROLE = PRINTING_STATIONS.role
 
 DEFAULT_OFFICE = "2172"
 DEFAULT_METRICS_PORT = 8710
@@ -28,7 +33,7 @@ class StationConfig:
 
     station_id: str
     office_code: str
-    bootstrap_servers: str
+    settings: Settings  # the pipeline's: the broker, and the credentials the station connects with
     central_url: str
     station_dir: Path
     out_dir: Path
@@ -72,7 +77,7 @@ class StationConfig:
         """
         station_dir = settings.run_dir / f"station-{station_id}"
         return cls(
-            station_id=station_id, office_code=office_code, bootstrap_servers=settings.bootstrap_servers,
+            station_id=station_id, office_code=office_code, settings=settings,
             central_url=settings.central_url, station_dir=station_dir, out_dir=out_dir or station_dir / "cards",
             metrics_host=settings.metrics_host,
         )

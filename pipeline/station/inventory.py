@@ -15,8 +15,11 @@ from aiokafka.structs import TopicPartition
 from pydantic import ValidationError
 
 from events.printing import StationInventory
+from pipeline.config import Settings
 from pipeline.kafka.admin import partition_ids
+from pipeline.kafka.security import client_options
 from pipeline.logs import get_logger
+from pipeline.station.config import STATION_ROLE
 from pipeline.station.errors import StationError
 from pipeline.topology.topics import STATION_INVENTORY
 
@@ -36,19 +39,19 @@ def decode_inventory(key: bytes | None, value: bytes | None, station_id: str) ->
 
 
 class InventoryReader:
-    """Reads one station's inventory events from the topic's beginning, then follows new ones."""
+    """Reads one station's inventory events from the topic's beginning, then follows new ones, as a station."""
 
-    def __init__(self, bootstrap_servers: str, station_id: str) -> None:
+    def __init__(self, settings: Settings, station_id: str) -> None:
         self.station_id = station_id
-        self._bootstrap_servers = bootstrap_servers
+        self._settings = settings
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False,
+            **client_options(settings, STATION_ROLE), group_id=None, enable_auto_commit=False,
             auto_offset_reset="earliest", client_id=f"ektp-station-{station_id}-inventory",
         )
         self._partitions: list[TopicPartition] = []
 
     async def start(self) -> None:
-        partitions = await partition_ids(self._bootstrap_servers, STATION_INVENTORY.name)
+        partitions = await partition_ids(self._settings, STATION_INVENTORY.name, role=STATION_ROLE)
         if not partitions:
             raise StationError(f"topic {STATION_INVENTORY.name} does not exist: run `ektp topics create`")
         await self._consumer.start()
@@ -89,9 +92,9 @@ class InventoryReader:
                         yield event
 
 
-async def last_inventory(bootstrap_servers: str, station_id: str) -> StationInventory | None:
+async def last_inventory(settings: Settings, station_id: str) -> StationInventory | None:
     """The station's latest published stock event, or None when it never published one."""
-    reader = InventoryReader(bootstrap_servers, station_id)
+    reader = InventoryReader(settings, station_id)
     await reader.start()
     try:
         events = await reader.catch_up()
@@ -100,15 +103,18 @@ async def last_inventory(bootstrap_servers: str, station_id: str) -> StationInve
     return events[-1] if events else None
 
 
-async def restock(bootstrap_servers: str, station_id: str, count: int, *, timeout: float = 30.0) -> StationInventory:
-    """Give `station_id` `count` blanks: a restock event of change +count over the last known stock."""
+async def restock(settings: Settings, station_id: str, count: int, *, timeout: float = 30.0) -> StationInventory:
+    """Give `station_id` `count` blanks: a restock event of change +count over the last known stock.
+
+    Sent as a station (`STATION_ROLE`): only stations write the inventory topic.
+    """
     async with asyncio.timeout(timeout):
-        last = await last_inventory(bootstrap_servers, station_id)
+        last = await last_inventory(settings, station_id)
         event = StationInventory(
             station_id=station_id, blank_stock=(last.blank_stock if last else 0) + count, change=count,
             reason="restock", producer="ektp-pipeline/station-restock",
         )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=True)
+        producer = AIOKafkaProducer(**client_options(settings, STATION_ROLE), acks="all", enable_idempotence=True)
         await producer.start()
         try:
             await producer.send_and_wait(STATION_INVENTORY.name, event.model_dump_json().encode(),

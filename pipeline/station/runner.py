@@ -19,8 +19,9 @@ from aiokafka.structs import TopicPartition
 
 from pipeline.kafka.admin import admin_client
 from pipeline.kafka.producing import RenewingProducer
+from pipeline.kafka.security import client_options
 from pipeline.logs import get_logger
-from pipeline.station.config import StationConfig
+from pipeline.station.config import STATION_ROLE, StationConfig
 from pipeline.station.engine import JobRecord, PrintEngine, Publish
 from pipeline.station.errors import StationAlreadyRunning, StationError
 from pipeline.station.inventory import InventoryReader
@@ -116,19 +117,20 @@ class StationRunner:
             log.info("half-written cards removed: they were never cards", count=removed)
         async with contextlib.AsyncExitStack() as clients:
             # acks=all and idempotent; a new producer id when aiokafka's sequence breaks on a cluster.
-            producer = RenewingProducer(config.bootstrap_servers, client_id=f"ektp-station-{config.station_id}")
+            producer = RenewingProducer(client_options(config.settings, STATION_ROLE),
+                                        client_id=f"ektp-station-{config.station_id}")
             clients.push_async_callback(producer.stop)
             try:
                 await producer.start()
             except KafkaError as error:
-                raise StationError(f"cannot reach Kafka at {config.bootstrap_servers}: {error}") from error
-            inventory = InventoryReader(config.bootstrap_servers, config.station_id)
+                raise StationError(f"cannot reach Kafka at {config.settings.bootstrap_servers}: {error}") from error
+            inventory = InventoryReader(config.settings, config.station_id)
             clients.push_async_callback(inventory.stop)
             await inventory.start()
             engine.start_stock(await inventory.catch_up())
             await self._settle(engine, None)
             jobs = AIOKafkaConsumer(
-                PRINT_REQUESTED.name, bootstrap_servers=config.bootstrap_servers, group_id=config.group_id,
+                PRINT_REQUESTED.name, **client_options(config.settings, STATION_ROLE), group_id=config.group_id,
                 # Static membership: a restarted station takes its partitions straight back, no rebalance.
                 group_instance_id=f"station-{config.station_id}", enable_auto_commit=False,
                 auto_offset_reset="earliest", session_timeout_ms=config.session_timeout_ms,
@@ -218,7 +220,7 @@ class StationRunner:
         partitions = sorted({row.source_partition for row in unowned})
         while True:
             try:
-                async with admin_client(self.config.bootstrap_servers) as admin:
+                async with admin_client(self.config.settings, role=STATION_ROLE) as admin:
                     found = await admin.list_consumer_group_offsets(
                         self.config.group_id,
                         partitions=[TopicPartition(PRINT_REQUESTED.name, partition) for partition in partitions],

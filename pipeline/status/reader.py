@@ -11,21 +11,25 @@ from pydantic import ValidationError
 from events.status import RequestStatus
 from pipeline.config import Settings
 from pipeline.kafka.admin import partition_ids
+from pipeline.kafka.security import client_options
 from pipeline.topology.topics import REQUEST_STATUS
 
 
-async def read_status(settings: Settings, request_id: str, *, timeout: float = 15.0) -> RequestStatus | None:
-    """The latest status of `request_id`, or None when the tracker has never seen it.
+async def read_status(
+    settings: Settings, request_id: str, *, role: str, timeout: float = 15.0
+) -> RequestStatus | None:
+    """The latest status of `request_id`, or None when the tracker has never seen it; read as `role` (an
+    operator's `ektp status`, or the pickup desk).
 
     Reads only the partition the key hashes to (Kafka's default partitioner, as the tracker writes
     with), from the start to its current end: compaction keeps that short.
     """
     key = request_id.encode()
-    partitions = await partition_ids(settings.bootstrap_servers, REQUEST_STATUS.name, timeout=timeout)
+    partitions = await partition_ids(settings, REQUEST_STATUS.name, role=role, timeout=timeout)
     if not partitions:
         return None
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None,
+        **client_options(settings, role), enable_auto_commit=False, group_id=None,
         request_timeout_ms=int(timeout * 1000),
     )
     await consumer.start()

@@ -14,12 +14,12 @@ from pipeline.topology.topics import REQUEST_STATUS
 
 
 class StatusView(TopicFollower):
-    """Reads the compacted status topic from its start and keeps following it."""
+    """Reads the compacted status topic from its start and keeps following it, as `role`."""
 
     topics = (REQUEST_STATUS.name,)
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, role: str) -> None:
+        super().__init__(settings, role)
         self.latest: dict[str, RequestStatus] = {}
 
     def take(self, record: Record) -> None:

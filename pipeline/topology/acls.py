@@ -87,3 +87,43 @@ def may(entries: Iterable[Acl], role: str, operation: Operation, topic: str) -> 
         and (entry.name == topic if entry.pattern == "LITERAL" else topic.startswith(entry.name))
         for entry in entries
     )
+
+
+def markdown_table(entries: Iterable[Acl]) -> str:
+    """`entries` as the README's table: one row per role, what it reads, writes, which groups, and the rest.
+
+    A set of topics that is the whole registry is named so, not listed.
+    """
+    everything = {spec.name for spec in REGISTRY}
+    by_role: dict[str, list[Acl]] = {}
+    for entry in sorted(set(entries)):
+        by_role.setdefault(entry.role, []).append(entry)
+
+    def names(selected: list[Acl]) -> str:
+        literal = sorted({entry.name for entry in selected if entry.pattern == "LITERAL"})
+        prefixed = sorted({f"{entry.name}*" for entry in selected if entry.pattern == "PREFIXED"})
+        if literal and set(literal) == everything and len(everything) > 1:
+            shown = ["every registry topic"]
+        else:
+            shown = [f"`{name}`" for name in literal]
+        return ", ".join(shown + [f"`{name}`" for name in prefixed]) or "nothing"
+
+    def rest(selected: list[Acl]) -> str:
+        by_operation: dict[str, list[Acl]] = {}
+        for entry in selected:
+            by_operation.setdefault(entry.operation, []).append(entry)
+        return "; ".join(f"{operation.lower().replace('_', ' ')}: {names(found)}"
+                         for operation, found in sorted(by_operation.items())) or "nothing"
+
+    rows = ["| role (principal) | reads | writes | consumer groups | besides |", "| --- | --- | --- | --- | --- |"]
+    for role in [role for role in roles() if role in by_role]:
+        own = by_role[role]
+        topics = [entry for entry in own if entry.resource_type == "TOPIC"]
+        plain = [entry for entry in topics if entry.pattern == "LITERAL"]
+        reads = [entry for entry in plain if entry.operation == "READ"]
+        writes = [entry for entry in plain if entry.operation == "WRITE"]
+        besides = [entry for entry in topics if entry not in reads and entry not in writes]
+        groups = [entry for entry in own if entry.resource_type == "GROUP"]
+        rows.append(f"| {role} (`{principal(role)}`) | {names(reads)} | {names(writes)} | {rest(groups)} | "
+                    f"{rest(besides)} |")
+    return "\n".join(rows) + "\n"

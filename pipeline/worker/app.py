@@ -5,6 +5,8 @@ from __future__ import annotations
 import faust
 
 from pipeline.config import Settings
+from pipeline.kafka.security import SCRAM_MECHANISM, credential, ssl_context
+from pipeline.topology.acls import WORKER_ROLE
 from pipeline.worker.faust_fixes import produce_idempotently, seek_before_fetching_on_start
 
 # A worker killed outright keeps its partitions until the broker times its session out: this bounds how long
@@ -17,8 +19,8 @@ HEARTBEAT_INTERVAL_SECONDS = 2.0  # at most a third of the session timeout, as K
 METADATA_MAX_AGE_MS = 10_000
 
 
-def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
-    """A faust app on the configured broker.
+def create_app(settings: Settings, *, app_id: str | None = None, role: str = WORKER_ROLE) -> faust.App:
+    """A faust app on the configured broker, connecting as `role` (the worker's; the bench's relay is `admin`).
 
     Offsets are committed only after a message is processed (faust's default); agents keep
     concurrency 1 (faust-streaming #606) and get throughput from batches and partitions. Every write waits for
@@ -30,6 +32,9 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
     app = faust.App(
         app_id or settings.app_id,
         broker=settings.kafka_url,
+        # Every client faust makes (consumer, producer, its topic creation) authenticates as `role`, whose ACLs
+        # name the group `app_id` and the topics `<app_id>-...`: the worker's role is for the settings' app id.
+        broker_credentials=faust_credentials(settings, role),
         store="memory://",
         datadir=str(faust_dir / "{conf.id}"),  # not `<id>-data` in whatever folder it runs from
         web_enabled=False,
@@ -54,3 +59,12 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
     seek_before_fetching_on_start(app)
     produce_idempotently(app)
     return app
+
+
+def faust_credentials(settings: Settings, role: str) -> faust.SASLCredentials:
+    """The credentials of `role` in faust's form (`broker_credentials`): the same SCRAM user and CA as every client."""
+    user = credential(settings, role)
+    return faust.SASLCredentials(
+        username=user.username, password=user.password, mechanism=SCRAM_MECHANISM,
+        ssl_context=ssl_context(settings) if settings.kafka_uses_tls else None,
+    )

@@ -20,6 +20,7 @@ from pipeline.deadletter.view import DeadLetterEntry
 from pipeline.kafka.reading import Record, TopicFollower
 from pipeline.logs import get_logger
 from pipeline.probes import http_ok
+from pipeline.topology.acls import WORKER_ROLE
 from pipeline.topology.topics import APPROVAL_DEADLETTER, APPROVAL_PARKED, CITIZEN_INBOX
 from pipeline.worker import metrics
 from pipeline.worker.citizens import CitizenTable
@@ -36,7 +37,7 @@ class DeadLetters(TopicFollower):
     topics = (APPROVAL_DEADLETTER.name, APPROVAL_PARKED.name)
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+        super().__init__(settings, WORKER_ROLE)
         self.dead_lettered: dict[str, DeadLetterEntry] = {}
         self.parked: dict[str, DeadLetterEntry] = {}
 
@@ -114,7 +115,8 @@ class AutoReplay:
                 log.warning("the link failed again; replay paused", sent=sent, left=len(due) - sent)
                 break
             chunk = due[start:start + CHUNK]
-            sent += await send_back(self.settings, chunk, rate=self.settings.dlq_replay_rate, on_sent=self._mark)
+            sent += await send_back(self.settings, chunk, role=WORKER_ROLE, rate=self.settings.dlq_replay_rate,
+                                    on_sent=self._mark)
         metrics.DLQ_REPLAYED.inc(sent)
         return sent
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pipeline.config import Settings
 from pipeline.errors import EktpError
 from pipeline.kafka.admin import admin_client
+from pipeline.topology.acls import WORKER_ROLE
 
 
 class TopicsNotCoPartitioned(EktpError):
@@ -33,7 +34,7 @@ def disagreement(counts: Mapping[str, int]) -> str | None:
 async def check_co_partitioned(settings: Settings, names: Iterable[str]) -> None:
     """Raise `TopicsNotCoPartitioned` unless every topic of `names` has the same number of partitions."""
     wanted = list(dict.fromkeys(names))
-    async with admin_client(settings.bootstrap_servers) as admin:
+    async with admin_client(settings, role=WORKER_ROLE) as admin:
         described = await admin.describe_topics(wanted)
     counts = {topic["topic"]: len(topic["partitions"]) for topic in described if topic["error_code"] == 0}
     missing = sorted(set(wanted) - set(counts))

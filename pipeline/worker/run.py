@@ -18,6 +18,7 @@ import faust
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
 from pipeline.logs import configure_logging, dump_stacks_on_sigquit, get_logger
+from pipeline.topology.acls import WORKER_ROLE
 from pipeline.topology.routes import co_partitioned
 from pipeline.topology.topics import REGISTRY
 from pipeline.worker.agents.kafka_io import changelog_specs
@@ -35,7 +36,7 @@ def run_worker(app: faust.App, settings: Settings) -> None:
     """
     configure_logging(settings)
     changelogs = changelog_specs(app)
-    outcomes = asyncio.run(ensure_topics(settings, [*REGISTRY, *changelogs]))
+    outcomes = asyncio.run(ensure_topics(settings, [*REGISTRY, *changelogs], role=WORKER_ROLE))
     log.info("topics ready", created=[o.name for o in outcomes if o.outcome == "created"])
     asyncio.run(check_co_partitioned(settings, [*(spec.name for spec in co_partitioned()),
                                                 *(spec.name for spec in changelogs)]))

@@ -14,6 +14,7 @@ from pipeline.kafka.admin import ensure_topics
 from pipeline.processes.supervisor import Supervisor
 from pipeline.processes.system import ORDER, services
 from pipeline.proving.sandbox import FAST_LINK
+from tests.support.app_ids import authorize_app_id
 from tests.support.env import free_port
 
 pytestmark = pytest.mark.e2e
@@ -50,10 +51,14 @@ def system(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     asyncio.run(ensure_topics(settings))
     supervisor = Supervisor(settings)
     try:
+        # The broker grants the worker its group and faust's topics by the app id it was started with; this
+        # system has an app id of its own, so its ACLs are the broker's for the package, the session's put back.
+        asyncio.run(authorize_app_id(settings))
         for service in services(settings, station=STATION, central_flags=("--latency-ms", "5")):
             asyncio.run(supervisor.start(service))
         yield settings
     finally:
         for name in reversed(ORDER):
             supervisor.stop(name)
+        asyncio.run(authorize_app_id(kafka))
         assert supervisor.running() == []

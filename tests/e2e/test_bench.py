@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.config import Settings
 from pipeline.proving.bench.relay import PIPELINE_HOPS
+from pipeline.proving.bench.security import RECORDS as SECURITY_RECORDS
 from tests.support.processes import run_ektp
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +24,7 @@ COUNT = 60
 def test_bench_collects_every_request_and_reports_its_figures(tmp_path: Path) -> None:
     results = tmp_path / "results"
     finished = run_ektp("bench", "--count", str(COUNT), "--dlq-count", "20", "--json", "--results-dir", str(results),
-                        settings=Settings(run_dir=tmp_path / "run"), timeout=240)
+                        settings=Settings(run_dir=tmp_path / "run"), timeout=300)
     assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-4000:]
     result = json.loads(finished.stdout.strip().splitlines()[-1])
 
@@ -48,6 +49,18 @@ def test_bench_collects_every_request_and_reports_its_figures(tmp_path: Path) ->
     assert result["dlq"]["count"] == 20
     assert result["machine"]["cpu_count"] >= 1
     assert result["machine"]["kafka_version"]
+
+    # The main run is authenticated; the comparison broker relays the same records in each mode.
+    assert result["kafka_security"] == "SASL_PLAINTEXT/SCRAM-SHA-512"
+    security = result["security"]
+    for mode in ("plaintext", "scram", "scram_tls"):
+        assert security[mode]["relay_rps"] > 0, mode
+        assert security[mode]["client_cpu_ms_per_1000"] > 0, mode
+        assert 0 < security[mode]["connect_ms_p50"] <= security[mode]["connect_ms_p95"], mode
+        assert security[mode]["records"] == 2 * SECURITY_RECORDS, mode
+    assert security["scram_relay_cost"] > 0
+    assert security["tls_relay_cost"] > 0
+    assert security["hops"] == PIPELINE_HOPS
 
     [saved] = results.glob("*.json")
     assert json.loads(saved.read_text()) == result

@@ -102,7 +102,7 @@ async def test_page_loads_and_its_counts_move_while_events_flow(page: Page, syst
     await expect(page.locator('#flow [data-step="intake"]')).to_be_visible()
     submitted_before = await topic_count(page, "ektp.enrollment.submitted")
     printed_before = await topic_count(page, "ektp.print.completed")
-    await restock(system.bootstrap_servers, STATION, 500)
+    await restock(system, STATION, 500)
     batch = residents(60)
     sending = asyncio.create_task(send_submissions(system, batch, rate=20))
     try:

@@ -61,7 +61,7 @@ def expected_end(submission: GeneratedSubmission) -> RequestState:
 
 async def test_every_kind_of_request_ends_where_the_design_promises(system: Settings) -> None:
     """Print-ready, duplicate, adjudicate, enroll failure, rejected, repeated and a wrong finger, end to end."""
-    await restock(system.bootstrap_servers, STATION, 50)
+    await restock(system, STATION, 50)
     submissions = generate_submissions(
         14, seed=random.randrange(2**31), today=dt.datetime.now(WIB).date(),
         mix=Mix(invalid=2, malformed=1, repeated=1, duplicate_record=1, adjudicate=1, enroll_failure=1),

@@ -18,10 +18,12 @@ from events.enrollment import EnrollmentRecorded, Finger, SubmissionValidated
 from events.printing import CardPrinted, PrintRequested
 from events.status import RequestState
 from pipeline.config import Settings
+from pipeline.dashboard.sources import DASHBOARD_ROLE
 from pipeline.deadletter.replay import send_back
 from pipeline.deadletter.view import DeadLetterView
 from pipeline.desk.enroll import send_submissions
 from pipeline.kafka.reading import read_topic
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from pipeline.proving.synthetic import generate_submissions
 from pipeline.station.inventory import restock
 from pipeline.topology.inbox import InboxKind, inbox_headers
@@ -83,7 +85,7 @@ def dlq_stats(settings: Settings) -> dict[str, object]:
 
 async def test_the_lightning_strike_loses_nothing_and_prints_each_card_once(system: Settings) -> None:
     """down then hang mid-stream: waiting requests are AWAITING_CENTRAL; after the link returns all drain."""
-    await restock(system.bootstrap_servers, STATION, 200)
+    await restock(system, STATION, 200)
     before, during_down, during_hang = residents(10), residents(15), residents(15)
     await send_submissions(system, before)
     await outage(system, "down")
@@ -115,8 +117,9 @@ async def test_the_lightning_strike_loses_nothing_and_prints_each_card_once(syst
         serials[card.request_id].add(card.card_serial)
     assert {request_id: len(serials[request_id]) for request_id in everyone} == dict.fromkeys(everyone, 1)
 
-    # Replaying the same records twice more changes nothing: no second decision, job or state change.
-    view = DeadLetterView(system)
+    # Replaying the same records twice more changes nothing: no second decision, job or state change. The
+    # operator replays them, as `ektp dlq replay` and the dashboard do.
+    view = DeadLetterView(system, DASHBOARD_ROLE)
     await view.start()
     try:
         await view.caught_up()
@@ -125,18 +128,18 @@ async def test_the_lightning_strike_loses_nothing_and_prints_each_card_once(syst
         await view.stop()
     assert view.pending() == []
     for _ in range(2):
-        await send_back(system, old)
+        await send_back(system, old, role=DASHBOARD_ROLE)
     fresh = residents(1)  # a request after the replays: once it is through, so are they (same worker, in order)
     await send_submissions(system, fresh)
     marker = {fresh[0].request_id or ""}
     await until_states(system, marker, {RequestState.READY_FOR_PICKUP})
-    decided = await read_topic(system, APPROVAL_DECIDED.name)
+    decided = await read_topic(system, APPROVAL_DECIDED.name, role=ADMIN_ROLE)
     decisions = Counter(ApprovalDecided.model_validate_json(r.value).request_id for r in decided)
     assert {request_id: decisions[request_id] for request_id in struck} == dict.fromkeys(struck, 1)
-    jobs = await read_topic(system, PRINT_REQUESTED.name)
+    jobs = await read_topic(system, PRINT_REQUESTED.name, role=ADMIN_ROLE)
     job_counts = Counter(PrintRequested.model_validate_json(r.value).request_id for r in jobs)
     assert {request_id: job_counts[request_id] for request_id in struck} == dict.fromkeys(struck, 1)
-    statuses = latest_statuses(await read_topic(system, REQUEST_STATUS.name))
+    statuses = latest_statuses(await read_topic(system, REQUEST_STATUS.name, role=ADMIN_ROLE))
     assert {statuses[request_id].state for request_id in everyone} == {RequestState.COLLECTED}
 
 
@@ -166,7 +169,7 @@ async def test_a_citizens_later_request_never_overtakes_the_earlier_one(system: 
     """
     first, second = recorded_pair(system)
     await outage(system, "down")
-    producer = AIOKafkaProducer(bootstrap_servers=system.bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(**client_options(system, DASHBOARD_ROLE), acks="all")  # an operator replays them
     await producer.start()
     try:
         for record in (first, second):
@@ -191,15 +194,16 @@ async def test_a_citizens_later_request_never_overtakes_the_earlier_one(system: 
 
 async def test_a_record_that_keeps_failing_is_parked_and_replayed_by_hand(system: Settings) -> None:
     """A failing link: after its tries the record is PARKED; once central works, a manual replay finishes it."""
-    await restock(system.bootstrap_servers, STATION, 5)
+    await restock(system, STATION, 5)
     await outage(system, "flaky", error_rate=1.0)
     submission = residents(1)
     await send_submissions(system, submission)
     request_id = submission[0].request_id or ""
     await until_states(system, {request_id}, {RequestState.AWAITING_CENTRAL})
     # Each manual replay is one more try, unless the breaker is still open (that try never reached
-    # central and does not count): replay until the third real try (dlq_max_attempts = 3) parks it.
-    view = DeadLetterView(system)
+    # central and does not count): replay until the third real try (dlq_max_attempts = 3) parks it. The test
+    # only watches: it reads as the admin.
+    view = DeadLetterView(system, ADMIN_ROLE)
     await view.start()
     try:
         await wait_until_async(_async(lambda: request_id in view.dead_lettered), timeout=60, what="dead-lettered")

@@ -13,8 +13,14 @@ __all__ = ["broker_settings", "free_port", "settings_env"]
 
 
 def broker_settings(run_dir: Path, **overrides: Any) -> Settings:
-    """Settings for a broker of the tests' own: free ports, its own folders, a small heap."""
-    return private_settings(run_dir, **({"broker_heap": "384m", "topic_partitions": 3} | overrides))
+    """Settings for a broker of the tests' own: free ports, its own folders, a small heap.
+
+    The credentials and certificates folders are named, not derived, so that a test's copy of these settings
+    with a run dir of its own still authenticates to this broker.
+    """
+    defaults = {"broker_heap": "384m", "topic_partitions": 3, "credentials_dir": run_dir / "credentials",
+                "tls_dir": run_dir / "tls"}
+    return private_settings(run_dir, **(defaults | overrides))
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -15,6 +15,8 @@ from aiokafka import AIOKafkaProducer
 from events.enrollment import Area, EnrollmentRecorded, EnrollmentSubmission, Finger
 from events.masking import mask_nik
 from pipeline.config import Settings
+from pipeline.desk.enroll import DESK_ROLE
+from pipeline.kafka.security import client_options
 from pipeline.topology.topics import ENROLLMENT_SUBMITTED
 
 FINGERS = [finger.value for finger in Finger]
@@ -88,7 +90,7 @@ async def submit(settings: Settings, document: dict[str, Any]) -> None:
 
 async def submit_all(settings: Settings, documents: list[dict[str, Any]]) -> None:
     """Send desks' submissions, batched, keyed by NIK as a desk keys them; return once the broker has all."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**client_options(settings, DESK_ROLE), acks="all", linger_ms=5)
     await producer.start()
     try:
         deliveries = [await producer.send(ENROLLMENT_SUBMITTED.name, encode(document),

@@ -10,6 +10,7 @@ from aiokafka.structs import ConsumerRecord
 
 from events.status import RequestStatus
 from pipeline.config import Settings
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from pipeline.topology.topics import REGISTRY
 
 Records = list[ConsumerRecord[bytes, bytes]]
@@ -18,9 +19,12 @@ Records = list[ConsumerRecord[bytes, bytes]]
 async def read_until(
     settings: Settings, topic: str, done: Callable[[Records], bool], *, timeout: float = 60.0
 ) -> Records:
-    """Every record of `topic` from its start, read until `done(records)` holds; fails after `timeout`."""
+    """Every record of `topic` from its start, read until `done(records)` holds; fails after `timeout`.
+
+    Read as the admin: a test looks at every topic, whatever role wrote it.
+    """
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest",
+        topic, **client_options(settings, ADMIN_ROLE), auto_offset_reset="earliest",
         enable_auto_commit=False, group_id=None, metadata_max_age_ms=1000,
     )
     await consumer.start()
@@ -57,7 +61,7 @@ async def start_group_at_the_end(settings: Settings) -> None:
     # As `ensure_topics` created them: no need to ask the broker topic by topic.
     partitions = [TopicPartition(spec.name, number) for spec in REGISTRY
                   for number in range(spec.partition_count(settings.topic_partitions))]
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=settings.app_id,
+    consumer = AIOKafkaConsumer(**client_options(settings, ADMIN_ROLE), group_id=settings.app_id,
                                 enable_auto_commit=False)
     await consumer.start()
     try:

@@ -4,16 +4,23 @@ structure is checked: services, ports, settings, metrics scraped, and the Grafan
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 import yaml
+from cryptography import x509
 
 from central_sim.config import CentralSettings
+from pipeline.broker import BrokerLauncher
 from pipeline.config import DEV_ADMIN_TOKEN, DEV_CITIZEN_KEY_SECRET, Settings
 from pipeline.dashboard.security import allowed_hosts
+from pipeline.kafka.security import CONTROLLER_ROLE, all_roles
 from tests.support import ROOT
 
 PIPELINE_IMAGE = "ektp-pipeline:local"
@@ -30,6 +37,17 @@ RESTARTING = {"always", "unless-stopped", "on-failure"}
 # The broker's and kafka-ui's host ports are published on every interface; the tests of those services pin them.
 PUBLISHED_ON_EVERY_INTERFACE = {"kafka", "kafka-ui"}
 CLUSTER_NODES = ("kafka-1", "kafka-2", "kafka-3")
+KAFKA_NODES = ("kafka", *CLUSTER_NODES)
+# The one-shot service that makes the Kafka passwords and TLS files, the volume it keeps them in, and the one-shots.
+SECRETS = "secrets"
+SECRETS_VOLUME = "ektp-secrets"
+ONE_SHOTS = {SECRETS, "topics", "acls"}
+# What compose tells every Kafka node, as the project's own broker has it (pipeline/broker/launcher.py).
+LAUNCHER_SECURITY = (
+    "authorizer.class.name", "allow.everyone.if.no.acl.found", "super.users", "sasl.enabled.mechanisms",
+    "sasl.mechanism.inter.broker.protocol", "sasl.mechanism.controller.protocol",
+    "listener.name.controller.sasl.enabled.mechanisms", "controller.listener.names",
+)
 # `${NAME:-default}`: a value the host's environment may replace, and what it is otherwise.
 INTERPOLATED = re.compile(r"^\$\{(\w+):-(.*)\}$")
 
@@ -207,7 +225,7 @@ def test_kafka_ui_browses_the_broker(compose: dict[str, Any]) -> None:
     """kafka-ui (kafbat) is there for raw topic browsing, after the broker is healthy."""
     ui = compose["services"]["kafka-ui"]
     assert ui["image"].startswith("kafbat/kafka-ui:")
-    assert "8080:8080" in ui["ports"]
+    assert "127.0.0.1:8080:8080" in ui["ports"]  # it browses every topic as admin: this host only
     assert ui["depends_on"]["kafka"]["condition"] == "service_healthy"
 
 
@@ -221,6 +239,9 @@ def test_pipeline_services_are_built_from_the_one_dockerfile(compose: dict[str, 
     assert "ENTRYPOINT [\"ektp\"]" in (ROOT / "Dockerfile").read_text()
     for name, service in pipeline_services.items():
         assert service["build"] == ".", name
+        if name == SECRETS:  # the brokers wait for it
+            assert "depends_on" not in service
+            continue
         assert service["depends_on"]["kafka"]["condition"] == "service_healthy", name
 
 
@@ -245,11 +266,12 @@ def test_topics_service_creates_the_registry(compose: dict[str, Any]) -> None:
 
 
 def test_the_whole_system_is_in_compose(compose: dict[str, Any]) -> None:
-    """Broker, kafka-ui, topics, central-sim, worker, station, dashboard, Prometheus and Grafana are all services;
-    the three nodes of the cluster only with its profile."""
+    """Secrets, broker, kafka-ui, topics, ACLs, central-sim, worker, station, dashboard, Prometheus and Grafana are all
+    services; the three nodes of the cluster only with its profile."""
     by_default = {name for name, service in compose["services"].items() if not service.get("profiles")}
     assert by_default == {
-        "kafka", "kafka-ui", "topics", "central-sim", "worker", "station", "dashboard", "prometheus", "grafana",
+        "secrets", "kafka", "kafka-ui", "topics", "acls", "central-sim", "worker", "station", "dashboard", "prometheus",
+        "grafana",
     }
     assert set(compose["services"]) - by_default == set(CLUSTER_NODES)
 
@@ -397,9 +419,10 @@ def test_processes_start_after_what_they_need(compose: dict[str, Any]) -> None:
 
 
 def test_long_running_services_restart_and_the_one_shot_does_not(compose: dict[str, Any]) -> None:
-    """`topics` runs once; every other service comes back after a crash or a reboot of the Docker host."""
+    """`secrets`, `topics` and `acls` run once; every other service comes back after a crash or a reboot of the
+    Docker host."""
     for name, service in compose["services"].items():
-        if name == "topics":
+        if name in ONE_SHOTS:
             assert service["restart"] == "no"
         else:
             assert service.get("restart") in RESTARTING, name
@@ -604,3 +627,361 @@ def test_dashboard_token_comes_from_the_host_or_is_generated(compose: dict[str, 
     """No token is written into the compose file: the host's EKTP_DASHBOARD_TOKEN, or one made at start."""
     assert env_of(compose["services"]["dashboard"])["EKTP_DASHBOARD_TOKEN"] == "${EKTP_DASHBOARD_TOKEN:-}"
     assert Settings(dashboard_token="").dashboard_token is not None  # empty: `action_token` generates one
+
+
+# -- Kafka security: the compose deployment runs what `ektp broker start` runs -------------------------------------
+
+
+def listener_names(listeners: str) -> set[str]:
+    """The names of a `listeners` or `advertised.listeners` value: `INTERNAL://:29092,...` -> {INTERNAL, ...}."""
+    return {listener.split("://", 1)[0] for listener in listeners.split(",")}
+
+
+def protocol_map(env: dict[str, str]) -> dict[str, str]:
+    return dict(entry.split(":", 1) for entry in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+
+
+def as_property(variable: str) -> str:
+    """What the apache/kafka image, and deploy/kafka/start.sh, make of a KAFKA_* variable."""
+    key = variable.removeprefix("KAFKA_").lower()
+    return key.replace("___", "-").replace("__", "@").replace("_", ".").replace("@", "_")
+
+
+def mount_of_volume(service: dict[str, Any], volume: str) -> tuple[str, str] | None:
+    """(container path, mode) of `volume` in `service`, mode `rw` when none is given."""
+    for entry in service.get("volumes") or []:
+        source, target, *mode = str(entry).split(":")
+        if source == volume:
+            return target, mode[0] if mode else "rw"
+    return None
+
+
+def secrets_env(compose: dict[str, Any]) -> dict[str, str]:
+    return env_of(compose["services"][SECRETS])
+
+
+def read_properties(text: str) -> dict[str, str]:
+    """A properties file's keys, the last of a repeated one winning as in Java."""
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
+@pytest.fixture(scope="module")
+def launcher_properties(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The server.properties of the project's own broker with TLS, the configuration its tests run."""
+    settings = Settings(run_dir=tmp_path_factory.mktemp("launcher"), kafka_tls=True)
+    return read_properties(BrokerLauncher(settings).server_properties())
+
+
+def test_every_kafka_listener_asks_for_sasl_over_tls(compose: dict[str, Any]) -> None:
+    """Each listener of every node, the controllers' and the one published on the host too, is SASL_SSL: no
+    PLAINTEXT (nor SASL_PLAINTEXT) listener is left."""
+    for name in KAFKA_NODES:
+        env = env_of(compose["services"][name])
+        protocols = protocol_map(env)
+        named = (listener_names(env["KAFKA_LISTENERS"]) | listener_names(env["KAFKA_ADVERTISED_LISTENERS"])
+                 | {env["KAFKA_CONTROLLER_LISTENER_NAMES"], env["KAFKA_INTER_BROKER_LISTENER_NAME"]})
+        assert named <= protocols.keys(), name
+        assert set(protocols.values()) == {"SASL_SSL"}, (name, protocols)
+        assert not any("PLAINTEXT" in value for key, value in env.items() if key.startswith("KAFKA_")), name
+
+
+def test_every_node_has_the_launcher_s_authorizer_mechanisms_and_super_users(
+    compose: dict[str, Any], launcher_properties: dict[str, str]
+) -> None:
+    """StandardAuthorizer, nothing allowed without an ACL, admin, broker and controller the only super users; SCRAM
+    for clients and between nodes, PLAIN for the controllers: what pipeline/broker/launcher.py writes."""
+    assert launcher_properties["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert launcher_properties["allow.everyone.if.no.acl.found"] == "false"
+    assert launcher_properties["super.users"] == "User:admin;User:broker;User:controller"
+    assert set(launcher_properties["listener.security.protocol.map"].replace(",", ":").split(":")[1::2]) == {
+        "SASL_SSL"}
+    for name in KAFKA_NODES:
+        properties = {as_property(key): value for key, value in env_of(compose["services"][name]).items()
+                      if key.startswith("KAFKA_")}
+        for key in LAUNCHER_SECURITY:
+            assert properties[key] == launcher_properties[key], (name, key)
+
+
+def test_the_secrets_service_runs_first_and_covers_every_node(compose: dict[str, Any]) -> None:
+    """`secrets` is the pipeline's image, once, on the volume it alone writes; its certificate names each node as
+    it is dialled, its JAAS lines cover each SCRAM listener, and it gives the brokers' and kafka-ui's files to the
+    groups those containers join."""
+    services = compose["services"]
+    service = services[SECRETS]
+    env = secrets_env(compose)
+    assert service["image"] == PIPELINE_IMAGE
+    assert service["restart"] == "no"
+    shell, script = service["entrypoint"]
+    assert shell == "sh"
+    assert host_path(service, script) == ROOT / "deploy" / "secrets" / "init.sh"
+    assert mount_of_volume(service, SECRETS_VOLUME) == ("/run/ektp", "rw")
+    assert {env["BROKER_GROUP"], env["KAFKA_UI_GROUP"]} <= {str(group) for group in service["group_add"]}
+    hosts = set(env["BROKER_HOSTS"].split())
+    for name in KAFKA_NODES:
+        node = env_of(services[name])
+        assert services[name]["hostname"] in hosts, name
+        dialled = {listener.split("://", 1)[1].rsplit(":", 1)[0]
+                   for listener in node["KAFKA_ADVERTISED_LISTENERS"].split(",")}
+        voters = {voter.split("@", 1)[1].rsplit(":", 1)[0]
+                  for voter in node["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")}
+        assert dialled | voters <= hosts | {"localhost"}, name
+        scram_listeners = listener_names(node["KAFKA_LISTENERS"]) - {node["KAFKA_CONTROLLER_LISTENER_NAMES"]}
+        assert set(env["BROKER_LISTENERS"].split()) == scram_listeners, name
+        assert services[name]["depends_on"][SECRETS]["condition"] == "service_completed_successfully", name
+    assert env["KAFKA_UI_ROLE"] == "admin"
+
+
+def test_the_secrets_volume_is_mounted_at_one_path_and_written_by_secrets_alone(compose: dict[str, Any]) -> None:
+    """The files in the volume name each other by absolute path, so every container mounts it at the same one;
+    only `secrets` may write in it."""
+    mounted = {name: found for name, service in compose["services"].items()
+               if (found := mount_of_volume(service, SECRETS_VOLUME)) is not None}
+    assert {target for target, _mode in mounted.values()} == {"/run/ektp"}
+    assert {name for name, (_target, mode) in mounted.items() if mode != "ro"} == {SECRETS}
+    assert SECRETS_VOLUME in compose["volumes"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    # A new volume takes the owner and mode of the image's folder: the pipeline's user may write, others only pass.
+    assert re.search(r"chown ektp:ektp [^\n]*/run/ektp", dockerfile)
+    assert "chmod 0711 /run/ektp" in dockerfile
+
+
+def test_every_kafka_node_starts_with_the_secrets_and_checks_its_health_as_admin(compose: dict[str, Any]) -> None:
+    """Each node runs deploy/kafka/start.sh on the brokers' folder of the volume, read-only, in the group that owns
+    it; its health check authenticates as admin with that folder's client properties."""
+    env = secrets_env(compose)
+    for name in KAFKA_NODES:
+        node = compose["services"][name]
+        shell, script, folder = node["entrypoint"]
+        assert shell == "/bin/bash", name
+        assert host_path(node, script) == ROOT / "deploy" / "kafka" / "start.sh", name
+        assert folder == env["BROKER_FILES"], name
+        assert mount_of_volume(node, SECRETS_VOLUME) == ("/run/ektp", "ro"), name
+        assert env["BROKER_GROUP"] in {str(group) for group in node["group_add"]}, name
+        assert env_of(node)["CLUSTER_ID"], name
+        probe = " ".join(node["healthcheck"]["test"])
+        assert "kafka-broker-api-versions.sh" in probe, name
+        assert f"--command-config {env['BROKER_FILES']}/admin.properties" in probe, name
+
+
+def test_every_pipeline_service_connects_with_its_credentials_over_tls(compose: dict[str, Any]) -> None:
+    """Each container of the pipeline's image reads the passwords and CA `secrets` makes, from the volume mounted
+    read-only, with TLS on (the container network is no loopback); each picks its own role."""
+    made = secrets_env(compose)
+    checked = []
+    for name, service in compose["services"].items():
+        if "build" not in service or runs_central_sim(service) or name == SECRETS:
+            continue
+        env = env_of(service)
+        assert env["EKTP_CREDENTIALS_DIR"] == made["EKTP_CREDENTIALS_DIR"], name
+        assert env["EKTP_TLS_DIR"] == made["EKTP_TLS_DIR"], name
+        assert env["EKTP_KAFKA_TLS"] == "true", name
+        assert volume_holding(service, env["EKTP_CREDENTIALS_DIR"]) == SECRETS_VOLUME, name
+        assert volume_holding(service, env["EKTP_TLS_DIR"]) == SECRETS_VOLUME, name
+        assert mount_of_volume(service, SECRETS_VOLUME) == ("/run/ektp", "ro"), name
+        settings = Settings(credentials_dir=env["EKTP_CREDENTIALS_DIR"], tls_dir=env["EKTP_TLS_DIR"], kafka_tls=True)
+        assert settings.kafka_uses_tls
+        checked.append(name)
+    assert {"topics", "acls", "worker", "station", "dashboard"} <= set(checked)
+
+
+def test_kafka_ui_authenticates_and_trusts_the_ca(compose: dict[str, Any]) -> None:
+    """kafka-ui connects with SASL_SSL and SCRAM as the role `secrets` writes its JAAS file for, read from the
+    volume (its password never in its environment), trusts the CA alone, and changes nothing."""
+    ui = compose["services"]["kafka-ui"]
+    env = env_of(ui)
+    made = secrets_env(compose)
+    folder = made["KAFKA_UI_FILES"]
+    assert env["KAFKA_CLUSTERS_0_PROPERTIES_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert env["KAFKA_CLUSTERS_0_PROPERTIES_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert env["KAFKA_CLUSTERS_0_PROPERTIES_SSL_TRUSTSTORE_TYPE"] == "PEM"
+    assert env["KAFKA_CLUSTERS_0_PROPERTIES_SSL_TRUSTSTORE_LOCATION"] == f"{folder}/ca.pem"
+    assert env["JDK_JAVA_OPTIONS"] == f"-Djava.security.auth.login.config={folder}/{made['KAFKA_UI_ROLE']}.jaas"
+    assert env["KAFKA_CLUSTERS_0_READONLY"] == "true"
+    assert not any("JAAS" in key or "PASSWORD" in key for key in env)
+    assert mount_of_volume(ui, SECRETS_VOLUME) == ("/run/ektp", "ro")
+    assert made["KAFKA_UI_GROUP"] in {str(group) for group in ui["group_add"]}
+
+
+def test_the_acls_are_synced_before_the_programs_start(compose: dict[str, Any]) -> None:
+    """`acls` runs `ektp acl sync` as admin once the brokers are healthy, like `topics`; until it has, the broker
+    refuses the programs' roles, so worker, station and dashboard wait for it."""
+    services = compose["services"]
+    acls = services["acls"]
+    assert acls["command"] == ["acl", "sync"]
+    assert acls["depends_on"] == services["topics"]["depends_on"]
+    for name in ("worker", "station", "dashboard"):
+        assert services[name]["depends_on"]["acls"]["condition"] == "service_completed_successfully", name
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_deploy_scripts_parse() -> None:
+    for script in ("deploy/secrets/init.sh", "deploy/kafka/start.sh"):
+        checked = subprocess.run(["bash", "-n", str(ROOT / script)], capture_output=True, text=True, timeout=30,
+                                 check=False)
+        assert checked.returncode == 0, (script, checked.stderr)
+
+
+# -- the two scripts, run as compose runs them, on a folder standing for the volume and a Kafka that is a stub -----
+
+SECRETS_MOUNT = "/run/ektp"
+STUB_RUN_CLASS = """#!/usr/bin/env bash
+set -eu
+printf '%s\\n' "$@" >"$STUB_OUT/run-class.argv"
+cp "${1#@}" "$STUB_OUT/format.argfile"
+mkdir -p "$KAFKA_LOG_DIRS"
+echo "cluster.id=stub" >"$KAFKA_LOG_DIRS/meta.properties"
+"""
+STUB_SERVER_START = """#!/usr/bin/env bash
+cp "$1" "$STUB_OUT/started.properties"
+"""
+
+
+def in_volume(value: str, volume: Path) -> str:
+    return value.replace(SECRETS_MOUNT, str(volume))
+
+
+def password(volume: Path, role: str) -> str:
+    return str(json.loads((volume / "credentials" / f"{role}.json").read_text())["password"])
+
+
+@pytest.fixture(scope="module")
+def volume(compose: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """deploy/secrets/init.sh run with the `secrets` service's variables, `ektp` being this checkout's, on a folder
+    standing for the volume; the groups are this process's own, which it may give its files to."""
+    if shutil.which("bash") is None or shutil.which("sha256sum") is None:
+        pytest.skip("needs bash and sha256sum")
+    base = tmp_path_factory.mktemp("compose")
+    folder, shim = base / "volume", base / "bin"
+    folder.mkdir()
+    shim.mkdir()
+    (shim / "ektp").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m pipeline "$@"\n')
+    (shim / "ektp").chmod(0o755)
+    service = compose["services"][SECRETS]
+    group = str(os.getgid())
+    env = {key: in_volume(value, folder) for key, value in env_of(service).items()}
+    env |= {"BROKER_GROUP": group, "KAFKA_UI_GROUP": group, "EKTP_RUN_DIR": str(base / "run"),
+            "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "HOME": str(base)}
+    shell, script = service["entrypoint"]
+    made = subprocess.run([shell, str(host_path(service, script))], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert made.returncode == 0, made.stdout + made.stderr
+    return folder
+
+
+def start_node(compose: dict[str, Any], name: str, volume: Path, work: Path) -> subprocess.CompletedProcess[str]:
+    """deploy/kafka/start.sh with node `name`'s variables, its storage in `work`, and a stub for Kafka's scripts,
+    which keeps what they were given in `work/out`."""
+    node = compose["services"][name]
+    home, out = work / "kafka", work / "out"
+    (home / "bin").mkdir(parents=True, exist_ok=True)
+    out.mkdir(exist_ok=True)
+    for script, text in (("kafka-run-class.sh", STUB_RUN_CLASS), ("kafka-server-start.sh", STUB_SERVER_START)):
+        (home / "bin" / script).write_text(text)
+        (home / "bin" / script).chmod(0o755)
+    _shell, script, folder = node["entrypoint"]
+    env = env_of(node) | {"KAFKA_LOG_DIRS": str(work / "data"), "BROKER_HOME": str(home),
+                          "BROKER_CONFIG": str(work / "config"), "STUB_OUT": str(out), "PATH": os.environ["PATH"]}
+    return subprocess.run(["bash", str(host_path(node, script)), in_volume(folder, volume)], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_secrets_service_writes_what_the_others_read(compose: dict[str, Any], volume: Path) -> None:
+    """Every path compose hands a container (start.sh's folder, the health check's properties, kafka-ui's JAAS file
+    and CA, the pipeline's credentials and CA) is there, with the right user's password; the brokers' certificate
+    names every node."""
+    services = compose["services"]
+    admin = password(volume, "admin")
+    probe = " ".join(services["kafka"]["healthcheck"]["test"])
+    health = Path(in_volume(probe.split("--command-config ", 1)[1].split()[0], volume))
+    assert f'username="admin" password="{admin}"' in health.read_text()
+    ui = env_of(services["kafka-ui"])
+    jaas = Path(in_volume(ui["JDK_JAVA_OPTIONS"].split("=", 1)[1], volume))
+    assert jaas.read_text().startswith("KafkaClient {")
+    assert f'username="admin" password="{admin}"' in jaas.read_text()
+    ca = Path(in_volume(ui["KAFKA_CLUSTERS_0_PROPERTIES_SSL_TRUSTSTORE_LOCATION"], volume))
+    pipeline = env_of(services["worker"])
+    assert ca.read_bytes() == (Path(in_volume(pipeline["EKTP_TLS_DIR"], volume)) / "ca.pem").read_bytes()
+    assert {path.stem for path in Path(in_volume(pipeline["EKTP_CREDENTIALS_DIR"], volume)).glob("*.json")} == set(
+        all_roles())
+    certificate = x509.load_pem_x509_certificate((volume / "tls" / "broker.pem").read_bytes())
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {services[name]["hostname"] for name in KAFKA_NODES} | {"localhost"} <= set(
+        names.get_values_for_type(x509.DNSName))
+
+
+@pytest.mark.parametrize("name", KAFKA_NODES)
+def test_a_node_starts_with_the_compose_security_and_its_storage_holds_every_scram_user(
+    compose: dict[str, Any], volume: Path, tmp_path: Path, name: str
+) -> None:
+    """start.sh turns the node's KAFKA_* variables into server.properties, adds the volume's JAAS lines and TLS
+    files, formats the storage once with every SCRAM user (passwords in an @argfile, never on a command line), and
+    starts Kafka on that file."""
+    result = start_node(compose, name, volume, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = tmp_path / "out"
+    properties = read_properties((out / "started.properties").read_text())
+    env = env_of(compose["services"][name])
+    for key, value in env.items():
+        if key.startswith("KAFKA_") and key != "KAFKA_HEAP_OPTS":
+            assert properties[as_property(key)] == (str(tmp_path / "data") if key == "KAFKA_LOG_DIRS" else value)
+    assert "heap.opts" not in properties
+    assert (tmp_path / "config" / "server.properties").stat().st_mode & 0o777 == 0o600
+    broker, controller = password(volume, "broker"), password(volume, CONTROLLER_ROLE)
+    controller_listener = env["KAFKA_CONTROLLER_LISTENER_NAMES"]
+    for listener in listener_names(env["KAFKA_LISTENERS"]) - {controller_listener}:
+        assert properties[f"listener.name.{listener.lower()}.scram-sha-512.sasl.jaas.config"] == (
+            f'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" '
+            f'password="{broker}";'), listener
+    assert properties[f"listener.name.{controller_listener.lower()}.plain.sasl.jaas.config"] == (
+        f'org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" '
+        f'password="{controller}" user_controller="{controller}";')
+    for key in ("ssl.keystore.location", "ssl.truststore.location"):
+        assert Path(properties[key]).is_file(), key
+        assert Path(properties[key]).parent == volume / "kafka", key
+    # The storage, formatted with the cluster's id and every user but the controller, which uses PLAIN.
+    argv = (out / "run-class.argv").read_text().split()
+    assert len(argv) == 1
+    assert argv[0].startswith("@")
+    arguments = [line[1:-1] for line in (out / "format.argfile").read_text().splitlines()]
+    assert arguments[:7] == ["kafka.tools.StorageTool", "format", "--cluster-id", env["CLUSTER_ID"], "--config",
+                             str(tmp_path / "config" / "server.properties"), "--ignore-formatted"]
+    users = arguments[7:]
+    assert users[::2] == ["--add-scram"] * (len(all_roles()) - 1)
+    assert set(users[1::2]) == {f"SCRAM-SHA-512=[name={role},password={password(volume, role)}]"
+                                for role in all_roles() if role != CONTROLLER_ROLE}
+    assert not (tmp_path / "config" / "format.args").exists()  # the passwords do not stay behind
+
+
+def test_a_node_formats_its_storage_once(compose: dict[str, Any], volume: Path, tmp_path: Path) -> None:
+    assert start_node(compose, "kafka", volume, tmp_path).returncode == 0
+    (tmp_path / "out" / "run-class.argv").unlink()
+    (tmp_path / "out" / "started.properties").unlink()
+    again = start_node(compose, "kafka", volume, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert not (tmp_path / "out" / "run-class.argv").exists()
+    assert (tmp_path / "out" / "started.properties").is_file()
+
+
+def test_a_node_refuses_storage_without_the_scram_users(compose: dict[str, Any], volume: Path,
+                                                        tmp_path: Path) -> None:
+    """Storage formatted by the compose file of before (no SCRAM users) would refuse every client: the node says so
+    and how to get out, instead of starting."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "meta.properties").write_text("cluster.id=old\n")
+    refused = start_node(compose, "kafka", volume, tmp_path)
+    assert refused.returncode == 1
+    assert "formatted without the SCRAM users" in refused.stderr
+    assert "docker volume rm" in refused.stderr
+    assert not (tmp_path / "out" / "started.properties").exists()
+
+
+def test_a_node_refuses_storage_formatted_with_other_passwords(compose: dict[str, Any], volume: Path,
+                                                               tmp_path: Path) -> None:
+    assert start_node(compose, "kafka", volume, tmp_path).returncode == 0
+    (tmp_path / "data" / ".ektp-security").write_text("sasl-scram-sha-512 0000\n")
+    (tmp_path / "out" / "started.properties").unlink()
+    refused = start_node(compose, "kafka", volume, tmp_path)
+    assert refused.returncode == 1
+    assert "other SCRAM users or passwords" in refused.stderr
+    assert not (tmp_path / "out" / "started.properties").exists()

@@ -7,6 +7,8 @@ import re
 import pytest
 
 from pipeline.cli.config import settings_table_markdown
+from pipeline.config import Settings
+from pipeline.topology.acls import acls, markdown_table
 from tests.support import ROOT
 
 
@@ -40,3 +42,10 @@ def test_every_file_the_documents_name_exists(document: str) -> None:
     missing = sorted(path for path in named if not (ROOT / path).exists() and not (base / path).exists())
     assert named
     assert missing == []
+
+
+def test_the_readme_security_table_is_the_derived_acls() -> None:
+    """The table of what each role may do is `ektp acl list --markdown` of the default app id, between its markers."""
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("<!-- acl-table:start -->\n", 1)[1].split("<!-- acl-table:end -->", 1)[0]
+    assert shown == markdown_table(acls(Settings().app_id))

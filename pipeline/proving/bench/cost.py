@@ -16,21 +16,25 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from pipeline.config import Settings
 from pipeline.kafka.admin import admin_client
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 
 INTERNAL_PREFIX = "__"  # __consumer_offsets and the like: Kafka's bookkeeping, not the pipeline's records
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 async def records_written(settings: Settings, *, excluding: Iterable[str] = ()) -> int:
-    """The sum of every topic's end offsets: how many records were ever written to the broker."""
+    """The sum of every topic's end offsets: how many records were ever written to the broker.
+
+    Counted as `admin`, the one role that may describe every topic.
+    """
     skipped = set(excluding)
-    async with admin_client(settings.bootstrap_servers) as admin:
+    async with admin_client(settings, role=ADMIN_ROLE) as admin:
         names = [name for name in await admin.list_topics()
                  if not name.startswith(INTERNAL_PREFIX) and name not in skipped]
         described = await admin.describe_topics(names)
     partitions = [TopicPartition(topic["topic"], partition["partition"])
                   for topic in described if topic["error_code"] == 0 for partition in topic["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
+    consumer = AIOKafkaConsumer(**client_options(settings, ADMIN_ROLE), group_id=None,
                                 enable_auto_commit=False, client_id="ektp-bench-offsets")
     await consumer.start()
     try:

@@ -19,6 +19,7 @@ from pipeline.config import Settings
 from pipeline.deadletter.view import DeadLetterView
 from pipeline.desk.enroll import send_submissions
 from pipeline.errors import EktpError
+from pipeline.kafka.security import ADMIN_ROLE
 from pipeline.proving.synthetic import generate_submissions
 
 
@@ -40,7 +41,7 @@ async def bench_dlq(
 
     Each of the two waits gives up after `timeout` seconds (EktpError); None waits as long as it takes.
     """
-    view = DeadLetterView(settings)
+    view = DeadLetterView(settings, ADMIN_ROLE)  # a measurement
     await view.start()
     try:
         await view.caught_up()

@@ -1,9 +1,10 @@
 """The pipeline's own figure: valid submissions in, cards collected, through the real worker and station.
 
-The bench plays the recording desk (it sends the submissions) and the pickup desk: for every card
-announced on `ektp.pickup.ready` it presents the enrolled right thumb, as a citizen would. It follows
-`ektp.request.status` until every request is COLLECTED; throughput is requests over the time from the
-first send to the last COLLECTED, latencies come from the status timelines (`latency.py`).
+The bench plays the recording desk (it sends the submissions, as the desk's role) and the pickup desk: for
+every card announced on `ektp.pickup.ready` it presents the enrolled right thumb, as a citizen would (as the
+pickup desk's role). It follows `ektp.request.status` (as `admin`: a measurement) until every request is
+COLLECTED; throughput is requests over the time from the first send to the last COLLECTED, latencies come from
+the status timelines (`latency.py`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from events.pickup import CardReadyForPickup, PickupRequested
 from events.status import RequestState, RequestStatus
 from pipeline.config import Settings
 from pipeline.desk.enroll import send_submissions
-from pipeline.desk.pickup import pickup_message
+from pipeline.desk.pickup import PICKUP_ROLE, pickup_message
 from pipeline.kafka.admin import partition_ids
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from pipeline.proving.bench.latency import latency_report, latency_to
 from pipeline.proving.synthetic import GeneratedSubmission
 from pipeline.topology.topics import PICKUP_READY, PICKUP_REQUESTED, REQUEST_STATUS
@@ -49,14 +51,15 @@ class EndToEndBench:
         return self.collected / self.seconds if self.seconds else 0.0
 
 
-async def _follower(settings: Settings, topic: str) -> AIOKafkaConsumer:
-    """A consumer of every partition of `topic` from its start, no group (the bench's topics are fresh)."""
+async def _follower(settings: Settings, topic: str, role: str) -> AIOKafkaConsumer:
+    """A consumer of `role` of every partition of `topic` from its start, no group (the bench's topics are fresh)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False,
+        **client_options(settings, role), group_id=None, enable_auto_commit=False,
         auto_offset_reset="earliest", fetch_max_bytes=50 * 1024 * 1024, client_id="ektp-bench",
     )
     await consumer.start()
-    partitions = [TopicPartition(topic, number) for number in await partition_ids(settings.bootstrap_servers, topic)]
+    numbers = await partition_ids(settings, topic, role=role)
+    partitions = [TopicPartition(topic, number) for number in numbers]
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
     return consumer
@@ -157,10 +160,10 @@ async def bench_end_to_end(
     """Send `submissions` (all valid), collect every card, and time it; stops waiting after `timeout` seconds."""
     request_ids = {s.request_id for s in submissions if s.request_id}
     follower, pickup, clock = StatusFollower(request_ids), AutoPickup(submissions), SendClock(submissions)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True,
+    producer = AIOKafkaProducer(**client_options(settings, PICKUP_ROLE), acks="all", enable_idempotence=True,
                                 linger_ms=5, max_batch_size=256 * 1024, client_id="ektp-bench-pickup")
-    status_consumer = await _follower(settings, REQUEST_STATUS.name)
-    ready_consumer = await _follower(settings, PICKUP_READY.name)
+    status_consumer = await _follower(settings, REQUEST_STATUS.name, ADMIN_ROLE)
+    ready_consumer = await _follower(settings, PICKUP_READY.name, PICKUP_ROLE)
     await producer.start()
     tasks = [asyncio.create_task(follower.follow(status_consumer)),
              asyncio.create_task(pickup.serve(ready_consumer, producer))]

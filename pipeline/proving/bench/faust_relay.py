@@ -28,6 +28,7 @@ from pipeline.errors import EktpError
 from pipeline.logs import configure_logging
 from pipeline.proving.bench.relay import (
     PIPELINE_HOPS,
+    RELAY_ROLE,
     RelayBench,
     count_arrivals,
     create_topics,
@@ -47,8 +48,11 @@ def relay_topics(run: str, hops: int) -> list[str]:
 
 
 def build_relay_app(settings: Settings, run: str, hops: int) -> faust.App:
-    """A faust app whose agents forward topic n to topic n+1, for n in 0..hops-1."""
-    app = create_app(settings, app_id=f"bench-faust-relay-{run}")
+    """A faust app whose agents forward topic n to topic n+1, for n in 0..hops-1.
+
+    It runs as the relay's role (`admin`): its topics and group are its own, and no program's role may use them.
+    """
+    app = create_app(settings, app_id=f"bench-faust-relay-{run}", role=RELAY_ROLE)
     topics = [app.topic(name, key_serializer="raw", value_serializer="raw", partitions=None)
               for name in relay_topics(run, hops)]
     for number in range(hops):

@@ -13,8 +13,9 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import NewTopic
@@ -22,6 +23,7 @@ from aiokafka.structs import TopicPartition
 
 from pipeline.config import Settings
 from pipeline.kafka.admin import admin_client
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 
 # A request's path, as topics written in order (the routing table, pipeline/topology/routes.py):
 PIPELINE_PATH = (
@@ -38,13 +40,21 @@ PIPELINE_HOPS = len(PIPELINE_PATH) - 1  # consume→produce steps between the fi
 FETCH_RECORDS = 5000
 PRODUCER_LINGER_MS = 5
 PRODUCER_BATCH_BYTES = 1024 * 1024
+# The relay's topics are its own, outside the registry, so no program's role may touch them: it runs as `admin`.
+RELAY_ROLE = ADMIN_ROLE
+RELAY_TOPIC_PREFIX = "bench.relay."  # every relay topic's name starts so: `bench.relay.<run>.<n>`
+LEADERS_WITHIN = 10.0  # seconds `create_topics` waits for the new topics' leaders at most
 
 
 @dataclass(frozen=True)
 class RelayBench:
+    """`count` records relayed through `hops` hops in `seconds`; `cpu_seconds` is this process's CPU time over the
+    same window (`time.process_time`): the relay's clients, all in this process."""
+
     count: int
     hops: int
     seconds: float
+    cpu_seconds: float = 0.0
 
     @property
     def records_per_second(self) -> float:
@@ -53,18 +63,24 @@ class RelayBench:
 
 async def bench_relay(
     settings: Settings, payloads: Sequence[tuple[bytes | None, bytes]], *, hops: int = PIPELINE_HOPS,
-    timeout: float = 600.0,
+    timeout: float = 600.0, options: Mapping[str, Any] | None = None,
 ) -> RelayBench:
-    """Relay `payloads` (key, value) through `hops` fresh topics; the time from the first send to the last arrival."""
+    """Relay `payloads` (key, value) through `hops` fresh topics; the time from the first send to the last arrival.
+
+    The topics are created and deleted by `admin` through `settings`; the relay's producer and consumers connect
+    with `options` (an aiokafka client's connection arguments, bootstrap servers included), by default
+    `client_options(settings, RELAY_ROLE)`: another listener of the same broker can be measured that way.
+    """
     run = uuid.uuid4().hex[:8]
-    topics = [f"bench.relay.{run}.{number}" for number in range(hops + 1)]
+    topics = [f"{RELAY_TOPIC_PREFIX}{run}.{number}" for number in range(hops + 1)]
+    connection = dict(options) if options is not None else client_options(settings, RELAY_ROLE)
     await create_topics(settings, topics)
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True,
+        **connection, acks="all", enable_idempotence=True,
         linger_ms=PRODUCER_LINGER_MS, max_batch_size=PRODUCER_BATCH_BYTES, client_id=f"bench-relay-{run}",
     )
     # One consumer per hop reads topic n and writes n+1; the last one only counts what arrives.
-    readers = {topic: _consumer(settings, run) for topic in topics}
+    readers = {topic: _consumer(connection, run) for topic in topics}
     await producer.start()
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -75,11 +91,11 @@ async def bench_relay(
         tasks = [asyncio.create_task(_relay(readers[source], producer, target))
                  for source, target in itertools.pairwise(topics)]
         tasks.append(asyncio.create_task(_sink(readers[topics[-1]], len(payloads), arrived)))
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         await _send_with(producer, topics[0], payloads)
         async with asyncio.timeout(timeout):
             await arrived.wait()
-        took = time.perf_counter() - began
+        took, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     finally:
         for task in tasks:
             task.cancel()
@@ -88,12 +104,12 @@ async def bench_relay(
             await consumer.stop()
         await producer.stop()
         await delete_topics(settings, topics)
-    return RelayBench(count=len(payloads), hops=hops, seconds=took)
+    return RelayBench(count=len(payloads), hops=hops, seconds=took, cpu_seconds=cpu)
 
 
-def _consumer(settings: Settings, run: str) -> AIOKafkaConsumer:
+def _consumer(connection: Mapping[str, Any], run: str) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False,
+        **connection, group_id=None, enable_auto_commit=False,
         auto_offset_reset="earliest", fetch_max_bytes=50 * 1024 * 1024, max_partition_fetch_bytes=4 * 1024 * 1024,
         client_id=f"bench-relay-{run}",
     )
@@ -114,7 +130,7 @@ async def _send_with(producer: AIOKafkaProducer, topic: str, payloads: Sequence[
 async def send_all(settings: Settings, topic: str, payloads: Sequence[tuple[bytes | None, bytes]]) -> None:
     """Send `payloads` (key, value) to `topic` as the relay's own producer does, and wait for every ack."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True,
+        **client_options(settings, RELAY_ROLE), acks="all", enable_idempotence=True,
         linger_ms=PRODUCER_LINGER_MS, max_batch_size=PRODUCER_BATCH_BYTES, client_id="bench-relay-desk",
     )
     await producer.start()
@@ -126,7 +142,7 @@ async def send_all(settings: Settings, topic: str, payloads: Sequence[tuple[byte
 
 async def count_arrivals(settings: Settings, topic: str, expected: int) -> None:
     """Return once `expected` records are in `topic`, counted from its start."""
-    consumer = _consumer(settings, "count")
+    consumer = _consumer(client_options(settings, RELAY_ROLE), "count")
     await consumer.start()
     try:
         await _assign(settings, consumer, topic)
@@ -154,12 +170,26 @@ async def _sink(consumer: AIOKafkaConsumer, expected: int, arrived: asyncio.Even
 
 
 async def create_topics(settings: Settings, topics: Sequence[str]) -> None:
-    async with admin_client(settings.bootstrap_servers) as admin:
+    """Create `topics` and wait until the broker's metadata names a leader for each of their partitions (for
+    `LEADERS_WITHIN` s at most): a client started before then logs an error for each topic it cannot find yet."""
+    async with admin_client(settings, role=RELAY_ROLE) as admin:
         await admin.create_topics([NewTopic(topic, settings.topic_partitions, settings.topic_replication,
                                             topic_configs={"min.insync.replicas": str(settings.topic_min_insync)})
                                    for topic in topics])
+        deadline = time.monotonic() + LEADERS_WITHIN
+        while time.monotonic() < deadline:
+            if _all_led(await admin.describe_topics(list(topics)), len(topics)):
+                return
+            await asyncio.sleep(0.05)
+
+
+def _all_led(described: list[Any], expected: int) -> bool:
+    return len(described) == expected and all(
+        topic["error_code"] == 0 and topic["partitions"] and all(part["leader"] >= 0 for part in topic["partitions"])
+        for topic in described
+    )
 
 
 async def delete_topics(settings: Settings, topics: Sequence[str]) -> None:
-    async with admin_client(settings.bootstrap_servers) as admin:
+    async with admin_client(settings, role=RELAY_ROLE) as admin:
         await admin.delete_topics(list(topics))

@@ -1,10 +1,12 @@
-"""`ektp bench`: one private system (pipeline.proving.sandbox), five measurements, one result saved with the machine.
+"""`ektp bench`: one private system (pipeline.proving.sandbox), six measurements, one result saved with the machine.
 
 In order: the end-to-end run at full load (`endtoend.py`) with what each request cost in records and worker CPU
 (`cost.py`), the latency at a steady half of that throughput, the baseline relay of the same payloads
 (`relay.py`) while the pipeline is idle, the same relay through faust agents that only forward
 (`faust_relay.py`), and the drain of a dead-letter backlog (`dlq.py`). Central-sim answers at once and without
-a rate limit, the station writes placeholder cards (`--instant`), so the figures are the pipeline's own.
+a rate limit, the station writes placeholder cards (`--instant`), so the figures are the pipeline's own. Last,
+once the private system has stopped, what SCRAM and TLS cost the same relay beside plaintext, on a comparison
+broker of its own (`security.py`; `--no-security` skips it).
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from typing import Any
 from events.common import WIB
 from pipeline.config import Settings, project_root
 from pipeline.errors import EktpError
+from pipeline.kafka.security import SCRAM_MECHANISM, security_protocol
 from pipeline.proving.bench.cost import Cost, CostMeter
 from pipeline.proving.bench.dlq import bench_dlq
 from pipeline.proving.bench.endtoend import EndToEndBench, bench_end_to_end
 from pipeline.proving.bench.faust_relay import bench_faust_relay
 from pipeline.proving.bench.machine import describe_machine
 from pipeline.proving.bench.relay import PIPELINE_HOPS, RelayBench, bench_relay
+from pipeline.proving.bench.security import SecurityBench, bench_security, records_of
 from pipeline.proving.sandbox import Sandbox
 from pipeline.proving.synthetic import generate_submissions
 from pipeline.station.inventory import restock
@@ -54,6 +58,7 @@ class BenchPlan:
     workers: int = 1
     nodes: int = 1  # broker nodes; 3: topics replicated 3 times, min.insync.replicas 2
     keep: bool = False  # keep the sandbox's folder (logs, journals) after the run
+    security: bool = True  # measure what SCRAM and TLS cost beside plaintext, on a comparison broker
 
     def overrides(self) -> dict[str, Any]:
         """Settings of the bench's private system beyond the defaults."""
@@ -81,7 +86,7 @@ async def run_bench(plan: BenchPlan, *, say: Callable[[str], None] = print) -> d
     async with sandbox as settings:
         machine = describe_machine(settings, workers=plan.workers)
         steady_most = STEADY_MIN + int(plan.count / 2)  # at half the throughput for STEADY_SECONDS, at most this
-        await restock(settings.bootstrap_servers, STATION, WARM_UP + plan.count + steady_most + plan.dlq_count + 10)
+        await restock(settings, STATION, WARM_UP + plan.count + steady_most + plan.dlq_count + 10)
         say(f"generating {plan.count} valid submissions")
         submissions = generate_submissions(WARM_UP + plan.count + steady_most, seed=secrets.randbelow(2**31),
                                            today=dt.datetime.now(WIB).date())
@@ -114,14 +119,23 @@ async def run_bench(plan: BenchPlan, *, say: Callable[[str], None] = print) -> d
         say(f"dead-letter drain: {plan.dlq_count} requests")
         drain = await bench_dlq(settings, plan.dlq_count, say=say, timeout=plan.timeout)
         say(f"  drained in {drain.drain_seconds:.1f}s: {drain.drain_per_second:.0f}/s")
+    security = None
+    if plan.security:  # after the private system has stopped, so that its idle processes take no CPU from it
+        compared = records_of([(s.key, s.value) for s in measured])
+        say(f"security: {len(compared)} of the same payloads through {PIPELINE_HOPS} plain aiokafka hops on a "
+            "comparison broker's plaintext, SCRAM and SCRAM+TLS listeners")
+        began = time.monotonic()
+        security = await bench_security(settings, compared)
+        say(f"  {security.summary()} ({time.monotonic() - began:.0f}s)")
     return result_of(plan, settings, started, machine, pipeline, relay, framework, drain.count,
-                     drain.fill_seconds, drain.drain_seconds, cost=cost, steady=steady, steady_rate=steady_rate)
+                     drain.fill_seconds, drain.drain_seconds, cost=cost, steady=steady, steady_rate=steady_rate,
+                     security=security)
 
 
 def result_of(
     plan: BenchPlan, settings: Settings, started: dt.datetime, machine: dict[str, Any], pipeline: EndToEndBench,
     relay: RelayBench, framework: RelayBench, dlq_count: int, dlq_fill: float, dlq_drain: float, *,
-    cost: Cost, steady: EndToEndBench, steady_rate: float,
+    cost: Cost, steady: EndToEndBench, steady_rate: float, security: SecurityBench | None = None,
 ) -> dict[str, Any]:
     """The bench's JSON: the headline figures first, then the detail and the machine.
 
@@ -130,6 +144,8 @@ def result_of(
     written to the broker in the full-load run (desks, station, changelogs included) per request collected;
     `worker_cpu_ms_per_request` the CPU time of all worker processes over that run, per request;
     `latency_steady_ms` the time from submission to READY_FOR_PICKUP at a steady half of the throughput.
+    `kafka_security` is how every client of the private system connected; `security` what SCRAM and TLS cost the
+    baseline relay beside plaintext on a comparison broker (`security.py`), None when skipped.
     """
     throughput = pipeline.requests_per_second
     return {
@@ -160,6 +176,8 @@ def result_of(
         "faust_relay": {"hops": framework.hops, "count": framework.count, "seconds": round(framework.seconds, 2),
                         "workers": 1},
         "dlq": {"count": dlq_count, "fill_seconds": round(dlq_fill, 2), "drain_seconds": round(dlq_drain, 2)},
+        "kafka_security": f"{security_protocol(settings)}/{SCRAM_MECHANISM}",
+        "security": security.as_json() if security else None,
         "settings": {
             "send_rate": plan.rate, "warm_up": WARM_UP,
             "approval_batch_size": settings.approval_batch_size,

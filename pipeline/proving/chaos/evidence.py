@@ -1,7 +1,7 @@
 """What a chaos run left behind, gathered from the topics and the station's folder for `invariants.judge`.
 
 Read after the run from the start of each topic to the end it had when reading began, with a consumer of
-no group, so that the evidence is what any reader of the topics would see.
+no group, so that the evidence is what any reader of the topics would see; as `admin`, which reads them all.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from events.status import RequestStatus
 from pipeline.config import Settings
 from pipeline.deadletter.view import DeadLetterView
 from pipeline.kafka.reading import read_topic
+from pipeline.kafka.security import ADMIN_ROLE
 from pipeline.proving.chaos.invariants import Observed
 from pipeline.station.config import StationConfig
 from pipeline.topology.topics import (
@@ -39,19 +40,23 @@ async def gather(settings: Settings, station_id: str) -> Observed:
     station = StationConfig.from_settings(settings, station_id=station_id)
     pending, parked = await dead_letter_counts(settings)
     return Observed(
-        statuses=_decoded(await read_topic(settings, REQUEST_STATUS.name), RequestStatus),
-        rejections=_decoded(await read_topic(settings, ENROLLMENT_REJECTED.name), EnrollmentRejected),
+        statuses=_decoded(await _read(settings, REQUEST_STATUS.name), RequestStatus),
+        rejections=_decoded(await _read(settings, ENROLLMENT_REJECTED.name), EnrollmentRejected),
         printed=[(card.request_id, card.card_serial)
-                 for card in _decoded(await read_topic(settings, PRINT_COMPLETED.name), CardPrinted)],
+                 for card in _decoded(await _read(settings, PRINT_COMPLETED.name), CardPrinted)],
         journal_cards=journal_cards(station.journal_path),
         card_files=frozenset(path.name.removesuffix(".png") for path in station.out_dir.glob("*.png")),
         recorded=[(record.citizen_key, record.request_id)
-                  for record in _decoded(await read_topic(settings, ENROLLMENT_RECORDED.name), EnrollmentRecorded)],
+                  for record in _decoded(await _read(settings, ENROLLMENT_RECORDED.name), EnrollmentRecorded)],
         decided=[(decision.citizen_key, decision.request_id)
-                 for decision in _decoded(await read_topic(settings, APPROVAL_DECIDED.name), ApprovalDecided)],
+                 for decision in _decoded(await _read(settings, APPROVAL_DECIDED.name), ApprovalDecided)],
         dlq_pending=pending,
         dlq_parked=parked,
     )
+
+
+async def _read(settings: Settings, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    return await read_topic(settings, topic, role=ADMIN_ROLE)
 
 
 def _decoded(records: list[ConsumerRecord[bytes, bytes]], model: type[Model]) -> list[Model]:
@@ -78,7 +83,7 @@ def journal_cards(path: Path) -> list[tuple[str, str]]:
 
 async def dead_letter_counts(settings: Settings) -> tuple[int, int]:
     """Records still waiting for central, and records parked for a person, as `ektp dlq stats` counts them."""
-    view = DeadLetterView(settings)
+    view = DeadLetterView(settings, ADMIN_ROLE)
     await view.start()
     try:
         await view.caught_up()

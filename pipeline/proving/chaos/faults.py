@@ -28,6 +28,7 @@ from pipeline.desk.outbox import Outbox, outbox_path
 from pipeline.desk.runner import desk_running
 from pipeline.errors import EktpError
 from pipeline.kafka.admin import replication_health
+from pipeline.kafka.security import ADMIN_ROLE
 from pipeline.processes.supervisor import Service
 from pipeline.processes.system import DESK, services, worker_name
 from pipeline.proving.sandbox import Sandbox, free_port
@@ -141,7 +142,7 @@ class Injector:
         deadline = time.monotonic() + NODE_NOTICED_WITHIN
         while time.monotonic() < deadline:
             with contextlib.suppress(KafkaError, OSError, TimeoutError):  # a node leaving or coming back may not answer
-                if holds((await replication_health(self.settings.bootstrap_servers)).under_replicated):
+                if holds((await replication_health(self.settings, role=ADMIN_ROLE)).under_replicated):
                     return
             await asyncio.sleep(0.5)
         raise EktpError(f"the broker's under-replicated partitions did not change as expected within "

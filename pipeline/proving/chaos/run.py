@@ -28,8 +28,9 @@ from events.pickup import PickupRequested
 from events.status import RequestState
 from pipeline.config import Settings
 from pipeline.desk.enroll import send_submissions
-from pipeline.desk.pickup import pickup_message
+from pipeline.desk.pickup import PICKUP_ROLE, pickup_message
 from pipeline.kafka.producing import RenewingProducer
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from pipeline.proving.chaos.evidence import gather
 from pipeline.proving.chaos.faults import CENTRAL_FLAGS, FaultLog, Injector
 from pipeline.proving.chaos.invariants import Verdict, judge
@@ -112,9 +113,9 @@ async def run_chaos(plan: ChaosPlan, console: Console) -> ChaosResult:
         injector = Injector(sandbox, log)
         crash_at = f"mid_render:{max(2, _plain_count(submissions) // 3)}"
         await injector.start_station(crash_at)
-        stock = await restock(settings.bootstrap_servers, plan.station, plan.count + 20)
+        stock = await restock(settings, plan.station, plan.count + 20)
         console.print(f"station {plan.station} restocked: {stock.blank_stock} blanks; it will crash at {crash_at}")
-        view = StatusView(settings)
+        view = StatusView(settings, ADMIN_ROLE)  # the run's own watch, not a party of the pipeline
         await view.start()
         helpers = [
             asyncio.create_task(injector.watch_station(crash_at)),
@@ -234,7 +235,7 @@ class AutoPickup:
                 and now - self.presented.get(request_id, -REPRESENT_AFTER) >= REPRESENT_AFTER]
 
     async def run(self) -> None:
-        producer = RenewingProducer(self.settings.bootstrap_servers)
+        producer = RenewingProducer(client_options(self.settings, PICKUP_ROLE))
         await producer.start()
         try:
             while True:

@@ -34,8 +34,10 @@ from pipeline.desk.enroll import send_submissions
 from pipeline.desk.pickup import request_pickup
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.reading import read_topic
+from pipeline.kafka.security import ADMIN_ROLE, client_options, portable_options
 from pipeline.proving.sandbox import Sandbox
 from pipeline.proving.synthetic import generate_submissions
+from pipeline.topology.acls import WORKER_ROLE
 from pipeline.topology.topics import PRINT_COMPLETED, PRINT_REQUESTED, REQUEST_STATUS
 from tests.support import ROOT
 from tests.support.topics import Records, latest_statuses, read_until
@@ -71,8 +73,16 @@ def station_jar() -> Path:
     return EXAMPLE / "target" / "ektp-station-java.jar"
 
 
+def write_credentials(settings: Settings, path: Path) -> Path:
+    """The station role's credentials as `ektp credentials --role station --json` prints them, in a 0600 file."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(json.dumps(portable_options(settings, "station")))
+    return path
+
+
 class JavaStation:
-    """`java -jar ektp-station-java.jar` against the private system; its log (JSON lines) in a file."""
+    """`java -jar ektp-station-java.jar` against the private system, as the station role; its log in a file."""
 
     def __init__(
         self, jar: Path, settings: Settings, folder: Path, *, station: str = STATION, office: str = OFFICE,
@@ -80,12 +90,14 @@ class JavaStation:
     ) -> None:
         self.cards = folder / "cards"
         self.log_path = folder / f"station-{uuid.uuid4().hex[:8]}.log"
+        # The bootstrap servers come from the credentials file, as a vendor's station would take them.
+        credentials = write_credentials(settings, folder / "station-credentials.json")
         environment = {name: value for name, value in os.environ.items() if not name.startswith("STATION_")}
         if crash_at is not None:
             environment["STATION_CRASH_AT"] = crash_at
         with self.log_path.open("w") as log:
             self.popen = subprocess.Popen(
-                ["java", "-Xmx128m", "-jar", str(jar), "--bootstrap-servers", settings.bootstrap_servers,
+                ["java", "-Xmx128m", "-jar", str(jar), "--credentials", str(credentials),
                  "--central-url", settings.central_url, "--station", station, "--office", office,
                  "--out-dir", str(self.cards), "--state-dir", str(folder / "state")],
                 env=environment, stdout=log, stderr=subprocess.STDOUT,
@@ -178,7 +190,8 @@ def tampered_jobs(genuine: Job) -> dict[str, tuple[str, Job]]:
 
 async def produce(settings: Settings, jobs: list[bytes], office: str = OFFICE) -> None:
     """Jobs on `ektp.print.requested`, keyed by office code as print dispatch keys them, in this order."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True)
+    # As the worker: the test plays print dispatch, the one writer of this topic.
+    producer = AIOKafkaProducer(**client_options(settings, WORKER_ROLE), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for value in jobs:
@@ -232,7 +245,7 @@ async def test_the_java_station_prints_each_card_once_and_refuses_forged_approva
                     requested_at=utc_now()))
             collected = await statuses_when(settings, all_in(ids, RequestState.COLLECTED))
 
-            genuine = [record.value for record in await read_topic(settings, PRINT_REQUESTED.name)]
+            genuine = [record.value for record in await read_topic(settings, PRINT_REQUESTED.name, role=ADMIN_ROLE)]
             tampered = tampered_jobs(json.loads(genuine[0]))
             # Every genuine job a second time, then the tampered ones, all in the office's one partition.
             await produce(settings, [*genuine, *(json.dumps(job).encode() for _reason, job in tampered.values())])
@@ -240,7 +253,7 @@ async def test_the_java_station_prints_each_card_once_and_refuses_forged_approva
                 settings, lambda statuses: all(refusal_noted(statuses.get(request_id)) for request_id in tampered))
         finally:
             assert station.stop() in (0, 143), station.log()[-3000:]  # 143: the JVM's exit on SIGTERM
-        printed = await read_topic(settings, PRINT_COMPLETED.name)
+        printed = await read_topic(settings, PRINT_COMPLETED.name, role=ADMIN_ROLE)
 
     assert all(refusal_noted(noted[request_id]) and noted[request_id].state == RequestState.PRINT_QUEUED
                for request_id in tampered)
@@ -266,6 +279,9 @@ async def test_the_java_station_prints_each_card_once_and_refuses_forged_approva
     # (More when a commit failed and a batch came again: never a card more.)
     assert len(station.events("request already has a card: not printed again")) >= COUNT + 1
     assert not any(job["card"]["nik"] in station.log() for _reason, job in tampered.values())
+    password = json.loads((tmp_path / "station-credentials.json").read_text())["sasl_plain_password"]
+    assert password not in crashing.log()
+    assert password not in station.log()
 
 
 async def test_a_job_waits_while_central_s_keys_cannot_be_fetched_and_prints_once_they_can(

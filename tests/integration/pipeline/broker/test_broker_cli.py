@@ -12,7 +12,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import NewTopic
 
 from pipeline.broker import BrokerLauncher
+from pipeline.config import Settings
 from pipeline.kafka.admin import admin_client
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from tests.support.env import broker_settings, settings_env
 
 pytestmark = pytest.mark.integration
@@ -25,10 +27,11 @@ def ektp(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def produce(bootstrap: str, topic: str, value: bytes) -> None:
-    async with admin_client(bootstrap) as client:
+# A topic of the test's own, outside the registry: no program's role may touch it, so the test is the admin.
+async def produce(settings: Settings, topic: str, value: bytes) -> None:
+    async with admin_client(settings) as client:
         await client.create_topics([NewTopic(topic, 1, 1)])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(**client_options(settings, ADMIN_ROLE), acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=b"k")
@@ -36,8 +39,8 @@ async def produce(bootstrap: str, topic: str, value: bytes) -> None:
         await producer.stop()
 
 
-async def consume_all(bootstrap: str, topic: str) -> list[bytes]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+async def consume_all(settings: Settings, topic: str) -> list[bytes]:
+    consumer = AIOKafkaConsumer(topic, **client_options(settings, ADMIN_ROLE), auto_offset_reset="earliest",
                                 enable_auto_commit=False)
     await consumer.start()
     try:
@@ -65,7 +68,7 @@ def test_a_message_survives_a_broker_restart_and_status_tells_the_truth(run_dir:
         assert "already running" in again.stdout
         assert ektp("broker", "status", env=env).returncode == 0
 
-        asyncio.run(produce(settings.bootstrap_servers, "restart.proof", b"recorded before the strike"))
+        asyncio.run(produce(settings, "restart.proof", b"recorded before the strike"))
 
         stopped = ektp("broker", "stop", env=env)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
@@ -76,7 +79,7 @@ def test_a_message_survives_a_broker_restart_and_status_tells_the_truth(run_dir:
         status = ektp("broker", "status", "--json", env=env)
         assert status.returncode == 0
         assert '"up": true' in status.stdout
-        assert asyncio.run(consume_all(settings.bootstrap_servers, "restart.proof")) == [
+        assert asyncio.run(consume_all(settings, "restart.proof")) == [
             b"recorded before the strike"
         ]
         assert "Kafka Server started" in ektp("broker", "logs", "-n", "400", env=env).stdout

@@ -22,7 +22,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from pipeline.broker import BrokerLauncher
 from pipeline.config import Settings
+from pipeline.desk.enroll import DESK_ROLE
 from pipeline.kafka.admin import admin_client, replication_health
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from pipeline.topology.topics import ENROLLMENT_SUBMITTED, REGISTRY
 from tests.support.env import broker_settings, settings_env
 
@@ -59,13 +61,13 @@ async def until(fact: Callable[[], Awaitable[bool]], timeout: float, what: str) 
 
 
 async def under_replicated(settings: Settings) -> int:
-    return (await replication_health(settings.bootstrap_servers)).under_replicated
+    return (await replication_health(settings)).under_replicated
 
 
 async def replicas_and_min_insync(settings: Settings) -> tuple[dict[str, set[int]], dict[str, str]]:
     """For every registry topic, the replica counts of its partitions and its `min.insync.replicas`."""
     names = [spec.name for spec in REGISTRY]
-    async with admin_client(settings.bootstrap_servers) as client:
+    async with admin_client(settings) as client:
         described = await client.describe_topics(names)
         responses = await client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in names])
     replicas = {topic["topic"]: {len(partition["replicas"]) for partition in topic["partitions"]}
@@ -79,8 +81,9 @@ async def replicas_and_min_insync(settings: Settings) -> tuple[dict[str, set[int
 
 
 async def produce(settings: Settings, values: list[bytes]) -> None:
-    """Send with acks=all and idempotence, as every producer of the pipeline does, and wait for every ack."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True)
+    """Send with acks=all and idempotence, as every producer of the pipeline does (a desk, on this topic), and wait
+    for every ack."""
+    producer = AIOKafkaProducer(**client_options(settings, DESK_ROLE), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         sent = [await producer.send(ENROLLMENT_SUBMITTED.name, value, key=value) for value in values]
@@ -90,8 +93,11 @@ async def produce(settings: Settings, values: list[bytes]) -> None:
 
 
 async def consume(settings: Settings, count: int) -> set[bytes]:
-    """Read `count` records of the topic in a fresh consumer group, and commit: the group needs a coordinator."""
-    consumer = AIOKafkaConsumer(ENROLLMENT_SUBMITTED.name, bootstrap_servers=settings.bootstrap_servers,
+    """Read `count` records of the topic in a fresh consumer group, and commit: the group needs a coordinator.
+
+    As the admin: a group of the test's own, which no program's role may join.
+    """
+    consumer = AIOKafkaConsumer(ENROLLMENT_SUBMITTED.name, **client_options(settings, ADMIN_ROLE),
                                 group_id=f"cluster-test-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
                                 enable_auto_commit=False)
     await consumer.start()
@@ -174,6 +180,6 @@ async def _zero(settings: Settings) -> bool:
 
 
 async def _consumer_offsets_replicas(settings: Settings) -> set[int]:
-    async with admin_client(settings.bootstrap_servers) as client:
+    async with admin_client(settings) as client:
         [offsets] = await client.describe_topics(["__consumer_offsets"])
     return {len(partition["replicas"]) for partition in offsets["partitions"]}

@@ -19,6 +19,7 @@ from events.masking import SIXTEEN_DIGITS
 from pipeline.config import Settings
 from pipeline.desk.enroll import DeskMessage, send_submissions, submission_key
 from pipeline.kafka.admin import admin_client, ensure_topics
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from pipeline.proving.synthetic import (
     JSON_LINES_MALFORMED,
     Mix,
@@ -37,12 +38,12 @@ Message = tuple[bytes | None, bytes]
 
 
 async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
-    """Where each partition of the submitted topic ends now."""
-    async with admin_client(settings.bootstrap_servers) as admin:
+    """Where each partition of the submitted topic ends now, as the admin: the test observes what a desk wrote."""
+    async with admin_client(settings) as admin:
         (described,) = await admin.describe_topics([TOPIC])
     partitions = [TopicPartition(TOPIC, partition["partition"]) for partition in described["partitions"]]
     assert partitions, described
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(settings, ADMIN_ROLE), enable_auto_commit=False)
     await consumer.start()
     try:
         offsets: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
@@ -54,12 +55,13 @@ async def end_offsets(settings: Settings) -> dict[TopicPartition, int]:
 async def written_between(
     settings: Settings, before: dict[TopicPartition, int], after: dict[TopicPartition, int]
 ) -> list[tuple[int, bytes | None, bytes]]:
-    """Every (partition, key, value) written to the submitted topic between two sets of end offsets."""
+    """Every (partition, key, value) written to the submitted topic between two sets of end offsets, read as the
+    admin (a desk may not read it)."""
     records: list[tuple[int, bytes | None, bytes]] = []
     remaining = {partition for partition in after if after[partition] > before.get(partition, 0)}
     if not remaining:
         return records
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(settings, ADMIN_ROLE), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(remaining))

@@ -19,6 +19,7 @@ from events.masking import SIXTEEN_DIGITS
 from pipeline.config import Settings
 from pipeline.desk.enroll import read_submission_file
 from pipeline.desk.outbox import Outbox, outbox_path
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from pipeline.proving.sandbox import Sandbox
 from pipeline.proving.synthetic import generate_submissions, write_json_lines
 from pipeline.topology.topics import DESK_OUTBOX, ENROLLMENT_SUBMITTED
@@ -43,8 +44,8 @@ def pending(settings: Settings) -> int:
 
 
 async def read_all(settings: Settings, topic: str) -> list[tuple[int, bytes | None, bytes]]:
-    """Every (partition, key, value) of `topic` from its beginning, in each partition's order."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest",
+    """Every (partition, key, value) of `topic` from its beginning, in each partition's order, read as the admin."""
+    consumer = AIOKafkaConsumer(topic, **client_options(settings, ADMIN_ROLE), auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:

@@ -7,6 +7,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from pipeline.config import Settings
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from tests.integration.conftest import TopicFactory
 
 pytestmark = pytest.mark.integration
@@ -15,9 +16,12 @@ pytestmark = pytest.mark.integration
 async def test_produced_messages_come_back_whole_and_in_order(
     kafka: Settings, topic_factory: TopicFactory
 ) -> None:
-    """Key, value and headers survive the broker, and one key's messages keep their order."""
+    """Key, value and headers survive the broker, and one key's messages keep their order.
+
+    The topic is the test's own, outside the registry: only the admin may write and read it.
+    """
     topic = await topic_factory("roundtrip")
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(**client_options(kafka, ADMIN_ROLE), acks="all")
     await producer.start()
     try:
         for number in range(20):
@@ -28,7 +32,7 @@ async def test_produced_messages_come_back_whole_and_in_order(
         await producer.stop()
 
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest",
+        topic, **client_options(kafka, ADMIN_ROLE), auto_offset_reset="earliest",
         group_id=f"{topic}-reader", enable_auto_commit=False,
     )
     await consumer.start()

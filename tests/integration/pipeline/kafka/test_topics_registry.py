@@ -30,7 +30,7 @@ async def test_topics_are_created_once_then_found(kafka: Settings) -> None:
 async def test_state_topics_are_compacted_on_the_broker(kafka: Settings) -> None:
     """The broker really keeps the status, inventory and desk-outbox topics compacted, and the others by time."""
     await ensure_topics(kafka)
-    async with admin_client(kafka.bootstrap_servers) as client:
+    async with admin_client(kafka) as client:
         responses = await client.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in REGISTRY]
         )

@@ -25,7 +25,9 @@ from events.printing import CardPrinted, PrintRequested, StationInventory
 from events.status import StatusNoted
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.security import client_options
 from pipeline.station.crash import CrashPoint
+from pipeline.topology.acls import WORKER_ROLE
 from pipeline.topology.topics import PRINT_COMPLETED, PRINT_REQUESTED, STATION_INVENTORY, STATUS_NOTES
 from tests.support.env import free_port, settings_env
 from tests.support.topics import Records, read_until
@@ -100,7 +102,8 @@ def station_settings(kafka: Settings, run_dir: Path, central: tuple[JwksServer, 
 
 
 async def produce(settings: Settings, jobs: Sequence[PrintRequested]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    """Put print jobs on the topic as the worker does, with the worker's role: the only one that may write it."""
+    producer = AIOKafkaProducer(**client_options(settings, WORKER_ROLE), acks="all")
     await producer.start()
     try:
         for job in jobs:
@@ -111,7 +114,10 @@ async def produce(settings: Settings, jobs: Sequence[PrintRequested]) -> None:
 
 
 def cards_of(records: Records, station_id: str) -> list[CardPrinted]:
-    cards = [CardPrinted.model_validate_json(record.value) for record in records if record.value]
+    """The cards `station_id` printed among `records`. The session's topic holds other writers' records too (other
+    tests' stations, the authorization test's probe of a station's write), which need not be cards at all."""
+    cards = [CardPrinted.model_validate_json(record.value) for record in records
+             if record.value and station_id.encode() in record.value]
     return [card for card in cards if card.station_id == station_id]
 
 

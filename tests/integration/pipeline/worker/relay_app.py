@@ -1,6 +1,7 @@
 """A faust worker, built by the project's app factory, that relays one topic into another.
 
 Run as `python -m tests.integration.pipeline.worker.relay_app SOURCE TARGET worker`; the settings come from EKTP_.
+It connects as the admin: its topics and its app id are the test's own, which the worker's role may not use.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from pipeline.config import Settings
+from pipeline.kafka.security import ADMIN_ROLE
 from pipeline.worker.app import create_app
 from pipeline.worker.run import run_worker
 
@@ -16,7 +18,7 @@ def main() -> None:
     source_name, target_name = sys.argv[1], sys.argv[2]
     del sys.argv[1:3]  # what remains is faust's own command line: `worker`
     settings = Settings()
-    app = create_app(settings, app_id=f"relay-{source_name}")
+    app = create_app(settings, app_id=f"relay-{source_name}", role=ADMIN_ROLE)
     source = app.topic(source_name, value_serializer="raw", key_serializer="raw")
     target = app.topic(target_name, value_serializer="raw", key_serializer="raw")
 

@@ -22,9 +22,11 @@ from events.common import WIB
 from events.identity import citizen_key
 from events.printing import CardPrinted
 from events.status import RequestState, RequestStatus
+from pipeline.config import Settings
 from pipeline.desk.enroll import send_submissions
 from pipeline.kafka.groups import Member, group_members
 from pipeline.kafka.reading import read_topic
+from pipeline.kafka.security import ADMIN_ROLE
 from pipeline.proving.sandbox import Sandbox
 from pipeline.proving.synthetic import generate_submissions
 from pipeline.station.inventory import restock
@@ -42,8 +44,10 @@ COUNT = 40
 TAKEOVER_LIMIT = 15.0  # seconds from the SIGKILL to a fresh submission RECORDED by the other worker
 
 
-async def owners(bootstrap_servers: str, group: str) -> list[Member]:
-    return [member for member in await group_members(bootstrap_servers, group) or [] if member.of(CITIZEN_INBOX.name)]
+async def owners(settings: Settings) -> list[Member]:
+    """The workers' group members that own inbox partitions, as the dashboard sees them (the operators' role)."""
+    return [member for member in await group_members(settings, settings.app_id) or []
+            if member.of(CITIZEN_INBOX.name)]
 
 
 async def test_a_killed_worker_s_partitions_are_taken_over_and_every_request_ends_once() -> None:
@@ -54,14 +58,14 @@ async def test_a_killed_worker_s_partitions_are_taken_over_and_every_request_end
                       central_flags=("--latency-ms", "0"), topic_partitions=PARTITIONS, broker_heap="384m",
                       station_instant=True)
     async with sandbox as settings:
-        await wait_until_async(lambda: _two_owners(settings.bootstrap_servers, settings.app_id), timeout=60,
+        await wait_until_async(lambda: _two_owners(settings), timeout=60,
                                what="both workers own partitions")
-        await restock(settings.bootstrap_servers, STATION, COUNT + 10)
+        await restock(settings, STATION, COUNT + 10)
         await send_submissions(settings, submissions[: COUNT // 2])
         killed = sandbox.supervisor.pid_of("worker-2")
         assert killed is not None
         before = {member.client_id: member.of(CITIZEN_INBOX.name)
-                  for member in await owners(settings.bootstrap_servers, settings.app_id)}
+                  for member in await owners(settings)}
         [its_partitions] = [partitions for client, partitions in before.items() if client.endswith(f"-{killed}")]
         fresh = resident_on(its_partitions, settings.citizen_key_secret.get_secret_value().encode())
         os.kill(killed, signal.SIGKILL)
@@ -71,13 +75,13 @@ async def test_a_killed_worker_s_partitions_are_taken_over_and_every_request_end
         await read_until(settings, REQUEST_STATUS.name, lambda rs: fresh["request_id"] in latest_statuses(rs),
                          timeout=60)
         took = time.monotonic() - killed_at
-        await wait_until_async(lambda: _one_owner(settings.bootstrap_servers, settings.app_id), timeout=30,
+        await wait_until_async(lambda: _one_owner(settings), timeout=30,
                                what="the killed worker has left the group")
-        [survivor] = await owners(settings.bootstrap_servers, settings.app_id)
+        [survivor] = await owners(settings)
         statuses = await read_until(settings, REQUEST_STATUS.name, lambda rs: all(
             getattr(latest_statuses(rs).get(request_id), "state", None) in TERMINAL_STATES
             | {RequestState.READY_FOR_PICKUP} for request_id in ids), timeout=120)
-        printed = await read_topic(settings, PRINT_COMPLETED.name)
+        printed = await read_topic(settings, PRINT_COMPLETED.name, role=ADMIN_ROLE)
 
     assert took < TAKEOVER_LIMIT, f"the fresh request was recorded {took:.1f}s after the kill"
     assert survivor.of(CITIZEN_INBOX.name) == tuple(range(PARTITIONS)), "the survivor owns every partition"
@@ -93,12 +97,12 @@ async def test_a_killed_worker_s_partitions_are_taken_over_and_every_request_end
     assert {request_id for request_id in ids if cards[request_id] == 1} == ids, "one card for every request"
 
 
-async def _two_owners(bootstrap_servers: str, group: str) -> bool:
-    return len(await owners(bootstrap_servers, group)) == 2
+async def _two_owners(settings: Settings) -> bool:
+    return len(await owners(settings)) == 2
 
 
-async def _one_owner(bootstrap_servers: str, group: str) -> bool:
-    return len(await owners(bootstrap_servers, group)) == 1
+async def _one_owner(settings: Settings) -> bool:
+    return len(await owners(settings)) == 1
 
 
 def resident_on(partitions: tuple[int, ...], secret: bytes) -> dict[str, Any]:

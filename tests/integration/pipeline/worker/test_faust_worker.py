@@ -11,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from pipeline.config import Settings
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from tests.integration.conftest import TopicFactory
 from tests.support.env import settings_env
 
@@ -20,7 +21,10 @@ pytestmark = pytest.mark.integration
 async def test_faust_worker_relays_every_message_with_its_key(
     kafka: Settings, topic_factory: TopicFactory, tmp_path: Path
 ) -> None:
-    """Every message put on the source topic reaches the target topic once, keyed as it was."""
+    """Every message put on the source topic reaches the target topic once, keyed as it was.
+
+    The topics are the test's own, so the test and the relay (`relay_app`) use them as the admin.
+    """
     source, target = await topic_factory("relay.in"), await topic_factory("relay.out")
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
@@ -28,7 +32,7 @@ async def test_faust_worker_relays_every_message_with_its_key(
         env=settings_env(kafka), stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+        producer = AIOKafkaProducer(**client_options(kafka, ADMIN_ROLE))
         await producer.start()
         try:
             for number in range(50):
@@ -38,7 +42,7 @@ async def test_faust_worker_relays_every_message_with_its_key(
             await producer.stop()
 
         consumer = AIOKafkaConsumer(
-            target, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest",
+            target, **client_options(kafka, ADMIN_ROLE), auto_offset_reset="earliest",
             group_id=f"{target}-reader",
         )
         await consumer.start()

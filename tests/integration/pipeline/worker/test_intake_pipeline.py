@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import random
@@ -18,7 +19,11 @@ from events.approval import FailureReason
 from events.enrollment import EnrollmentRecorded, EnrollmentRejected
 from events.status import RequestState, RequestStatus
 from pipeline.config import Settings
+from pipeline.desk.enroll import DESK_ROLE
+from pipeline.desk.pickup import PICKUP_ROLE
 from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.security import client_options
+from pipeline.topology.acls import WORKER_ROLE
 from pipeline.topology.topics import (
     CITIZEN_INBOX,
     ENROLLMENT_RECORDED,
@@ -28,6 +33,7 @@ from pipeline.topology.topics import (
     REQUEST_STATUS,
     UNREADABLE,
 )
+from tests.support.app_ids import app_id_of_its_own, authorize_app_id
 from tests.support.processes import Process, run_ektp
 from tests.support.submissions import encode, fresh_resident
 from tests.support.topics import Records, latest_statuses, read_until
@@ -40,19 +46,26 @@ pytestmark = pytest.mark.integration
 def worker(kafka: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     """`ektp worker` as its own process on the test broker, stopped (and checked) at the end.
 
-    Its own app id: a consumer group and tables of its own, whatever other tests' workers did before.
+    Its own app id: a consumer group and tables of its own, whatever other tests' workers did before; the
+    broker's ACLs are that app id's while the module runs (`tests.support.app_ids`).
     """
-    settings = kafka.model_copy(update={"app_id": f"ektp-intake-test-{uuid.uuid4().hex[:8]}"})
-    process = Process("worker", ["worker"], settings, tmp_path_factory.mktemp("worker"))
-    yield process
-    exit_code = process.stop()
-    assert exit_code == 0, process.tail()
+    settings = app_id_of_its_own(kafka, "ektp-intake-test")
+    asyncio.run(authorize_app_id(settings))
+    try:
+        process = Process("worker", ["worker"], settings, tmp_path_factory.mktemp("worker"))
+        yield process
+        exit_code = process.stop()
+        assert exit_code == 0, process.tail()
+    finally:
+        asyncio.run(authorize_app_id(kafka))
 
 
 async def produce(
-    settings: Settings, messages: list[tuple[bytes | None, bytes]], topic: str = ENROLLMENT_SUBMITTED.name
+    settings: Settings, messages: list[tuple[bytes | None, bytes]], topic: str = ENROLLMENT_SUBMITTED.name,
+    *, role: str = DESK_ROLE,
 ) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    """Send `messages` to `topic` as the program of `role` that writes it (by default a recording desk)."""
+    producer = AIOKafkaProducer(**client_options(settings, role), acks="all")
     await producer.start()
     try:
         for key, value in messages:
@@ -193,8 +206,9 @@ async def test_a_message_no_step_can_read_is_set_aside_with_its_bytes_and_the_pi
     marker = uuid.uuid4().hex
     bad_pickup = b'{"request_id": "' + marker.encode() + b'", "finger": 7}'  # a pickup desk's wrong field type
     bad_internal = b"not a validated submission " + marker.encode()
-    await produce(kafka, [(marker.encode(), bad_pickup)], topic=PICKUP_REQUESTED.name)
-    await produce(kafka, [(marker.encode(), bad_internal)], topic=CITIZEN_INBOX.name)
+    await produce(kafka, [(marker.encode(), bad_pickup)], topic=PICKUP_REQUESTED.name, role=PICKUP_ROLE)
+    # The inbox is the pipeline's own: only its worker (and the operators' replay) may write it.
+    await produce(kafka, [(marker.encode(), bad_internal)], topic=CITIZEN_INBOX.name, role=WORKER_ROLE)
     after = fresh_resident(random.Random())
     await produce(kafka, [(_nik(after).encode(), encode(after))])
 

@@ -21,6 +21,7 @@ from events.enrollment import EnrollmentRecorded
 from events.status import RequestState, RequestStatus
 from pipeline.config import Settings
 from pipeline.kafka.reading import read_topic
+from pipeline.kafka.security import ADMIN_ROLE, client_options
 from pipeline.proving.sandbox import Sandbox
 from pipeline.topology.topics import APPROVAL_DECIDED, CITIZEN_INBOX, ENROLLMENT_RECORDED, REQUEST_STATUS
 from processors.status import STATE_RANK
@@ -33,8 +34,11 @@ pytestmark = pytest.mark.integration
 
 
 async def rewind(settings: Settings, partition: TopicPartition, offset: int) -> None:
-    """Commit `offset` for the workers' group on `partition`, as if nothing after it had been committed."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=settings.app_id,
+    """Commit `offset` for the workers' group on `partition`, as if nothing after it had been committed.
+
+    As the admin: the test plays the broker's memory of a crash, not a worker.
+    """
+    consumer = AIOKafkaConsumer(**client_options(settings, ADMIN_ROLE), group_id=settings.app_id,
                                 enable_auto_commit=False)
     await consumer.start()
     try:
@@ -69,7 +73,7 @@ async def test_an_inbox_message_read_again_is_a_repeat_and_changes_nothing(tmp_p
         finally:
             assert first.stop() == 0, first.tail()
 
-        [message] = [record for record in await read_topic(settings, CITIZEN_INBOX.name)
+        [message] = [record for record in await read_topic(settings, CITIZEN_INBOX.name, role=ADMIN_ROLE)
                      if request_id.encode() in record.value]
         await rewind(settings, TopicPartition(CITIZEN_INBOX.name, message.partition), message.offset)
 
@@ -81,8 +85,8 @@ async def test_an_inbox_message_read_again_is_a_repeat_and_changes_nothing(tmp_p
                                         lambda rs: probe["request_id"] in latest_statuses(rs), timeout=60)
         finally:
             assert again.stop() == 0, again.tail()
-        recorded = await read_topic(settings, ENROLLMENT_RECORDED.name)
-        decided = await read_topic(settings, APPROVAL_DECIDED.name)
+        recorded = await read_topic(settings, ENROLLMENT_RECORDED.name, role=ADMIN_ROLE)
+        decided = await read_topic(settings, APPROVAL_DECIDED.name, role=ADMIN_ROLE)
 
     assert latest_statuses(statuses)[probe["request_id"]].state == RequestState.REJECTED, "the first is still open"
     assert of_request(recorded, request_id, EnrollmentRecorded) == 1, "one request, recorded once"

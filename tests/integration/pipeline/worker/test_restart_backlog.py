@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import signal
-import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from events.enrollment import EnrollmentRecorded
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
 from pipeline.topology.topics import ENROLLMENT_RECORDED, ENROLLMENT_SUBMITTED
+from tests.support.app_ids import own_app_id
 from tests.support.processes import Process, worker_ready
 from tests.support.submissions import fresh_resident, submit, submit_all
 from tests.support.topics import Records, read_until
@@ -36,8 +37,14 @@ def recorded(records: Records) -> set[str]:
     return {EnrollmentRecorded.model_validate_json(record.value).request_id for record in records}
 
 
-async def test_a_backlog_waiting_when_the_worker_starts_is_recorded_whole(kafka: Settings, tmp_path: Path) -> None:
-    settings = kafka.model_copy(update={"app_id": f"ektp-backlog-test-{uuid.uuid4().hex[:8]}"})
+@pytest.fixture
+async def settings(kafka: Settings) -> AsyncIterator[Settings]:
+    """The session's broker with an app id of the test's own: a consumer group and tables no other test used."""
+    async with own_app_id(kafka, "ektp-backlog-test") as own:
+        yield own
+
+
+async def test_a_backlog_waiting_when_the_worker_starts_is_recorded_whole(settings: Settings, tmp_path: Path) -> None:
     await ensure_topics(settings)
     rng = random.Random()
 

@@ -8,7 +8,7 @@ session timeout (`SESSION_TIMEOUT_SECONDS`).
 from __future__ import annotations
 
 import random
-import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
 from pipeline.topology.topics import REQUEST_STATUS
 from pipeline.worker.app import SESSION_TIMEOUT_SECONDS
+from tests.support.app_ids import own_app_id
 from tests.support.processes import Process
 from tests.support.submissions import fresh_resident, submit
 from tests.support.topics import Records, latest_statuses, read_until, start_group_at_the_end
@@ -40,12 +41,18 @@ def awaiting_central(request_id: str) -> Any:
     return done
 
 
+@pytest.fixture
+async def settings(kafka: Settings) -> AsyncIterator[Settings]:
+    """The session's broker with an app id of the test's own: a consumer group and tables no other test used."""
+    async with own_app_id(kafka, "ektp-sigkill-test") as own:
+        yield own
+
+
 async def test_a_worker_restarted_after_sigkill_goes_on_without_waiting_out_the_dead_ones_session(
-    kafka: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path
 ) -> None:
     """SIGKILL the worker, start another at once and send it work: it is processed well within a minute."""
     assert SESSION_TIMEOUT_SECONDS * 2 < TAKE_UP_TIMEOUT
-    settings = kafka.model_copy(update={"app_id": f"ektp-sigkill-test-{uuid.uuid4().hex[:8]}"})
     await ensure_topics(settings)
     await start_group_at_the_end(settings)
     rng = random.Random()

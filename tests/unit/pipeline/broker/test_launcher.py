@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -16,6 +17,7 @@ from pipeline.broker import BrokerLauncher
 from pipeline.broker.launcher import new_cluster_id
 from pipeline.config import CLUSTER_FILE, Settings
 from pipeline.errors import BrokerError, PrerequisiteMissing
+from pipeline.proving.sandbox import free_port
 
 
 def test_server_properties_follow_the_settings(tmp_path: Path) -> None:
@@ -24,8 +26,8 @@ def test_server_properties_follow_the_settings(tmp_path: Path) -> None:
     properties = dict(
         line.split("=", 1) for line in BrokerLauncher(settings).server_properties().splitlines()
     )
-    assert properties["listeners"] == "PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093"
-    assert properties["advertised.listeners"] == "PLAINTEXT://127.0.0.1:29092"
+    assert properties["listeners"] == "CLIENT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093"
+    assert properties["advertised.listeners"] == "CLIENT://127.0.0.1:29092"
     assert properties["controller.quorum.voters"] == "1@127.0.0.1:29093"
     assert properties["log.dirs"] == str(tmp_path / "kafka" / "kraft")
     assert properties["process.roles"] == "broker,controller"
@@ -48,8 +50,8 @@ def test_each_node_of_a_cluster_has_its_ports_and_folder_and_votes_with_the_othe
     second = properties_of(launcher, 2)
     assert second["node.id"] == "2"
     assert second["process.roles"] == "broker,controller"
-    assert second["listeners"] == "PLAINTEXT://127.0.0.1:29093,CONTROLLER://127.0.0.1:29194"
-    assert second["advertised.listeners"] == "PLAINTEXT://127.0.0.1:29093"
+    assert second["listeners"] == "CLIENT://127.0.0.1:29093,CONTROLLER://127.0.0.1:29194"
+    assert second["advertised.listeners"] == "CLIENT://127.0.0.1:29093"
     assert second["controller.quorum.voters"] == "1@127.0.0.1:29193,2@127.0.0.1:29194,3@127.0.0.1:29195"
     assert second["log.dirs"] == str(tmp_path / "kafka" / "node-2" / "kraft")
     for key in ("default.replication.factor", "offsets.topic.replication.factor",
@@ -138,3 +140,118 @@ def test_a_cluster_id_never_starts_with_a_dash_the_storage_tool_would_take_for_a
 
     assert cluster_id == base64.urlsafe_b64encode(plain.bytes).decode().rstrip("=")
     assert len(cluster_id) == 22
+
+
+def test_every_listener_asks_for_sasl_and_only_acls_grant(tmp_path: Path) -> None:
+    """On the loopback: SCRAM for clients and brokers, PLAIN among controllers, the ACL authorizer deny-by-default."""
+    settings = Settings(run_dir=tmp_path, kafka_port=29092, broker_controller_port=29093)
+    properties = dict(line.split("=", 1) for line in BrokerLauncher(settings).server_properties().splitlines())
+    assert properties["listener.security.protocol.map"] == "CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT"
+    assert properties["sasl.enabled.mechanisms"] == properties["sasl.mechanism.inter.broker.protocol"] == \
+        "SCRAM-SHA-512"
+    assert properties["sasl.mechanism.controller.protocol"] == "PLAIN"
+    assert properties["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert properties["allow.everyone.if.no.acl.found"] == "false"
+    assert set(properties["super.users"].split(";")) == {"User:admin", "User:broker", "User:controller"}
+    broker_password = json.loads((tmp_path / "credentials" / "broker.json").read_text())["password"]
+    assert f'password="{broker_password}"' in properties["listener.name.client.scram-sha-512.sasl.jaas.config"]
+
+
+def test_off_the_loopback_every_listener_uses_tls(tmp_path: Path) -> None:
+    settings = Settings(run_dir=tmp_path, kafka_host="10.1.2.3", kafka_port=29092, broker_controller_port=29093)
+    properties = dict(line.split("=", 1) for line in BrokerLauncher(settings).server_properties().splitlines())
+    assert properties["listener.security.protocol.map"] == "CONTROLLER:SASL_SSL,CLIENT:SASL_SSL"
+    assert properties["ssl.keystore.type"] == properties["ssl.truststore.type"] == "PEM"
+    assert Path(properties["ssl.truststore.location"]) == tmp_path / "tls" / "ca.pem"
+    assert Path(properties["ssl.keystore.location"]).is_file()
+
+
+def test_tls_cannot_be_turned_off_off_the_loopback(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="must use TLS"):
+        Settings(run_dir=tmp_path, kafka_host="10.1.2.3", kafka_tls=False)
+
+
+def test_storage_formatted_without_scram_users_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    settings = Settings(run_dir=tmp_path)
+    data = settings.broker_data_path
+    data.mkdir(parents=True)
+    (data / CLUSTER_FILE).write_text(json.dumps({"nodes": 1, "cluster_id": new_cluster_id()}))
+    with pytest.raises(BrokerError, match="formatted without the SCRAM users"):
+        BrokerLauncher(settings).start()
+
+
+# -- the benchmark's comparison broker: extra listeners (pipeline/proving/bench/security.py) ---------------------
+
+COMPARISON = {"OPEN": (29094, "PLAINTEXT"), "SECURE": (29095, "SASL_SSL")}
+
+
+def test_extra_listeners_are_added_to_every_listener_property_and_the_sasl_ones_authenticate_like_client(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(run_dir=tmp_path, kafka_port=29092, broker_controller_port=29093)
+    properties = dict(line.split("=", 1) for line in BrokerLauncher(
+        settings, extra_listeners={**COMPARISON, "OTHER": (29096, "SASL_PLAINTEXT")}).server_properties().splitlines())
+    assert properties["listeners"] == ("CLIENT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093,"
+                                       "OPEN://127.0.0.1:29094,SECURE://127.0.0.1:29095,OTHER://127.0.0.1:29096")
+    assert properties["advertised.listeners"] == ("CLIENT://127.0.0.1:29092,OPEN://127.0.0.1:29094,"
+                                                  "SECURE://127.0.0.1:29095,OTHER://127.0.0.1:29096")
+    assert properties["listener.security.protocol.map"] == (
+        "CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT,OPEN:PLAINTEXT,SECURE:SASL_SSL,OTHER:SASL_PLAINTEXT")
+    client_jaas = properties["listener.name.client.scram-sha-512.sasl.jaas.config"]
+    assert properties["listener.name.secure.scram-sha-512.sasl.jaas.config"] == client_jaas
+    assert properties["listener.name.other.scram-sha-512.sasl.jaas.config"] == client_jaas
+    assert not any(key.startswith("listener.name.open.") for key in properties)
+    # One SASL_SSL listener is enough for the broker to present its certificate, made under the settings' tls dir.
+    assert properties["ssl.keystore.type"] == properties["ssl.truststore.type"] == "PEM"
+    assert Path(properties["ssl.truststore.location"]) == tmp_path / "tls" / "ca.pem"
+    assert Path(properties["ssl.keystore.location"]).is_file()
+    # What the project's own broker runs with is unchanged: CLIENT and the controllers still ask for SASL.
+    assert properties["inter.broker.listener.name"] == "CLIENT"
+    assert properties["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+
+
+def test_without_a_sasl_ssl_listener_no_certificate_is_made(tmp_path: Path) -> None:
+    settings = Settings(run_dir=tmp_path, kafka_port=29092, broker_controller_port=29093)
+    properties = BrokerLauncher(settings, extra_listeners={"OPEN": (29094, "PLAINTEXT")}).server_properties()
+    assert "ssl." not in properties
+    assert not (tmp_path / "tls").exists()
+
+
+def test_no_extra_listener_changes_nothing(tmp_path: Path) -> None:
+    settings = Settings(run_dir=tmp_path, kafka_port=29092, broker_controller_port=29093)
+    assert BrokerLauncher(settings, extra_listeners={}).server_properties() == \
+        BrokerLauncher(settings).server_properties()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "extra", "refusal"),
+    [
+        ({"broker_nodes": 3}, COMPARISON, r"one-node broker only; this one has 3 nodes"),
+        ({"kafka_host": "10.1.2.3"}, {"OPEN": (29094, "PLAINTEXT")}, r"PLAINTEXT only on the loopback"),
+        ({"kafka_host": "10.1.2.3"}, {"OTHER": (29094, "SASL_PLAINTEXT")}, r"SASL_PLAINTEXT only on the loopback"),
+        ({}, {"OPEN": (29094, "SSL")}, r"protocol 'SSL' is none of PLAINTEXT, SASL_PLAINTEXT, SASL_SSL"),
+        ({}, {"CLIENT": (29094, "PLAINTEXT")}, r"a name in capitals other than CLIENT and CONTROLLER"),
+        ({}, {"open": (29094, "PLAINTEXT")}, r"a name in capitals"),
+        ({}, {"OPEN": (29092, "PLAINTEXT")}, r"port 29092 is another listener's"),
+        ({}, {"OPEN": (29094, "PLAINTEXT"), "SECURE": (29094, "SASL_SSL")}, r"port 29094 is another listener's"),
+    ],
+)
+def test_extra_listeners_are_refused_where_they_do_not_belong(
+    tmp_path: Path, overrides: dict[str, object], extra: dict[str, tuple[int, str]], refusal: str,
+) -> None:
+    settings = Settings(run_dir=tmp_path, kafka_port=29092, broker_controller_port=29093, **overrides)  # type: ignore[arg-type]
+    with pytest.raises(BrokerError, match=refusal):
+        BrokerLauncher(settings, extra_listeners=extra)
+
+
+def test_a_taken_extra_port_stops_the_start_before_anything_is_written(tmp_path: Path) -> None:
+    """The port check covers the extra listeners' ports too, like the client's and the controller's."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        settings = Settings(run_dir=tmp_path, kafka_port=free_port(), broker_controller_port=free_port())
+        launcher = BrokerLauncher(settings, extra_listeners={"OPEN": (busy, "PLAINTEXT")})
+        with pytest.raises(BrokerError, match=rf"port 127.0.0.1:{busy} of broker node 1 is taken"):
+            launcher._launch(launcher.nodes)
+    assert not launcher.nodes[0].properties_file.exists()

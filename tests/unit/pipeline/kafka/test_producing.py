@@ -39,7 +39,7 @@ class Producers(RenewingProducer):
     """A `RenewingProducer` over fake producers, one per start, failing as told."""
 
     def __init__(self, *failures: type[Exception] | None) -> None:
-        super().__init__("127.0.0.1:1")
+        super().__init__({"bootstrap_servers": "127.0.0.1:1"})
         self.failures = list(failures)
         self.made: list[FakeProducer] = []
 

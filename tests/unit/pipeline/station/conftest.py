@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from joserfc.jwk import OKPKey
 
+from pipeline.config import Settings
 from pipeline.station.config import StationConfig
 from tests.unit.pipeline.station.fakes import JwksServer, central_key
 
@@ -17,7 +18,7 @@ def station_config(tmp_path: Path) -> StationConfig:
     """A station TPI-01 of office 2172 whose folders are in the test's temp folder."""
     station_dir = tmp_path / "station-TPI-01"
     return StationConfig(
-        station_id="TPI-01", office_code="2172", bootstrap_servers="127.0.0.1:1", central_url="http://127.0.0.1:1",
+        station_id="TPI-01", office_code="2172", settings=Settings(run_dir=tmp_path), central_url="http://127.0.0.1:1",
         station_dir=station_dir, out_dir=station_dir / "cards", metrics_port=0, initial_blanks=10,
     )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from events.printing import PrintRequested
+from pipeline.config import Settings
 from pipeline.station import engine as engine_module
 from pipeline.station.config import StationConfig
 from pipeline.station.crash import CrashHook, CrashPoint
@@ -84,7 +85,7 @@ async def test_a_batch_of_cards_costs_the_synced_commits_of_a_single_card(tmp_pa
     def station(name: str) -> StationConfig:
         folder = tmp_path / name
         return StationConfig(
-            station_id="TPI-01", office_code="2172", bootstrap_servers="127.0.0.1:1",
+            station_id="TPI-01", office_code="2172", settings=Settings(run_dir=tmp_path),
             central_url="http://127.0.0.1:1", station_dir=folder, out_dir=folder / "cards", metrics_port=0,
             initial_blanks=100, instant=True, batch_record_after=math.inf,
         )

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
+from pipeline.kafka.security import ensure_credentials
 from pipeline.worker.app import create_app
 
 
 async def test_the_workers_producer_waits_for_every_in_sync_replica_and_is_idempotent(tmp_path: Path) -> None:
     """On a cluster a send retried after its leader died is not written twice: aiokafka's idempotence is on."""
+    ensure_credentials(Settings(run_dir=tmp_path))  # the app is built with the worker's, never connects
     app = create_app(Settings(run_dir=tmp_path, broker_nodes=3))
     faust_producer: Any = app.producer  # faust's aiokafka Producer; ProducerT does not show how it builds aiokafka's
     producer = faust_producer._new_producer()  # the aiokafka producer faust starts, built but not started here

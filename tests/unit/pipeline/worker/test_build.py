@@ -8,6 +8,7 @@ import faust
 import pytest
 
 from pipeline.config import Settings
+from pipeline.kafka.security import ensure_credentials
 from pipeline.topology.routes import RECORD_AND_APPROVE, STEPS
 from pipeline.topology.topics import APPROVAL_DECIDED, PICKUP_COLLECTED
 from pipeline.worker.app import create_app
@@ -17,6 +18,7 @@ from pipeline.worker.wiring import RoutingError, StepTopics
 
 @pytest.fixture
 def app(tmp_path: Path) -> faust.App:
+    ensure_credentials(Settings(run_dir=tmp_path))  # the app is built with the worker's, never connects
     return build_app(Settings(run_dir=tmp_path))
 
 
@@ -42,6 +44,7 @@ def test_every_step_has_its_wiring() -> None:
 
 def test_an_agent_cannot_send_to_a_topic_its_step_does_not_declare(tmp_path: Path) -> None:
     """Asking for an undeclared output fails when the app is built, not when a message arrives."""
+    ensure_credentials(Settings(run_dir=tmp_path))
     topics = StepTopics(create_app(Settings(run_dir=tmp_path)), RECORD_AND_APPROVE)
     topics.output(APPROVAL_DECIDED)
     with pytest.raises(RoutingError, match=r"record_and_approve may not write ektp\.pickup\.collected"):

@@ -25,6 +25,7 @@ from events.printing import CardPrinted, PrintRequested
 from events.status import RequestState, RequestStatus
 from pipeline.central.client import CentralResponse
 from pipeline.config import Settings
+from pipeline.kafka.security import ensure_credentials
 from pipeline.topology.inbox import InboxKind, inbox_headers
 from pipeline.topology.routes import FOLLOW_CARDS, RECORD_AND_APPROVE
 from pipeline.topology.topics import CITIZEN_INBOX, PICKUP_REQUESTED, PRINT_COMPLETED
@@ -86,6 +87,7 @@ def journal() -> Journal:
 
 @pytest.fixture
 def wiring(tmp_path: Path, journal: Journal, monkeypatch: pytest.MonkeyPatch) -> Wiring:
+    ensure_credentials(Settings(run_dir=tmp_path))  # the app is built with the worker's, never connects
     app = create_app(Settings(run_dir=tmp_path), app_id="ektp-steps-test")
     built = Wiring(app, Settings(run_dir=tmp_path))
     built.central = FakeCentral()  # type: ignore[assignment]

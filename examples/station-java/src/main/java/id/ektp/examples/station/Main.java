@@ -3,13 +3,19 @@ package id.ektp.examples.station;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.config.SslConfigs;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -31,6 +37,7 @@ public final class Main {
             System.exit(2);
             return;
         }
+        warnIfOthersMayRead(config.kafka());
         Durable.privateFolder(config.stateDir());
         try (FileChannel lockFile = FileChannel.open(config.stateDir().resolve("station.lock"),
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -65,10 +72,38 @@ public final class Main {
         }
     }
 
-    private static Properties producerConfig(Config config) {
+    /** The password is the station's: a credentials file others may read is reported (never its content). */
+    private static void warnIfOthersMayRead(Config.Kafka kafka) throws IOException {
+        Set<PosixFilePermission> permissions;
+        try {
+            permissions = Files.getPosixFilePermissions(kafka.file());
+        } catch (UnsupportedOperationException notPosix) {
+            return;
+        }
+        permissions.retainAll(Set.of(PosixFilePermission.GROUP_READ, PosixFilePermission.OTHERS_READ));
+        if (!permissions.isEmpty()) {
+            Log.warning("credentials file readable by other users: make it mode 0600", "file", kafka.file());
+        }
+    }
+
+    /** What the producer and the consumer share: the broker, and logging in as the station's user. */
+    private static Properties clientConfig(Config config) {
         Properties properties = new Properties();
-        properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        properties.put(ProducerConfig.CLIENT_ID_CONFIG, config.groupId());
+        properties.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        properties.put(CommonClientConfigs.CLIENT_ID_CONFIG, config.groupId());
+        Config.Kafka kafka = config.kafka();
+        properties.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, kafka.securityProtocol());
+        properties.put(SaslConfigs.SASL_MECHANISM, Config.Kafka.MECHANISM);
+        properties.put(SaslConfigs.SASL_JAAS_CONFIG, kafka.jaasConfig()); // a password type: kafka logs it hidden
+        if (kafka.caFile() != null) { // TLS: the broker's certificate must chain to the project's CA
+            properties.put(SslConfigs.SSL_TRUSTSTORE_TYPE_CONFIG, "PEM");
+            properties.put(SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG, kafka.caFile().toString());
+        }
+        return properties;
+    }
+
+    private static Properties producerConfig(Config config) {
+        Properties properties = clientConfig(config);
         properties.put(ProducerConfig.ACKS_CONFIG, "all");
         properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         properties.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
@@ -77,9 +112,7 @@ public final class Main {
     }
 
     private static Properties consumerConfig(Config config) {
-        Properties properties = new Properties();
-        properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        properties.put(ConsumerConfig.CLIENT_ID_CONFIG, config.groupId());
+        Properties properties = clientConfig(config);
         properties.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
         // Static membership: a restarted station takes its partitions straight back, without waiting for
         // the session of the process it replaces to time out.
