@@ -20,16 +20,16 @@ For each mode, with the same payloads (`ektp bench` relays `RECORDS` of its meas
 the first when it measured fewer, so that the figures compare from run to run):
 
 - `relay_rps`: the baseline relay (`relay.py`: `PIPELINE_HOPS` consume→produce hops, `acks=all`, idempotent) through
-  that listener; runs in the order plaintext, scram, scram_tls, scram_tls, scram, plaintext after a short warm-up of
-  each, so that neither the broker's warming up nor a drift of the machine favours one mode; both runs of a mode
-  count (records over seconds);
+  that listener, after a short warm-up of each; in `ROUNDS` of one relay per mode, each round starting with the
+  next mode; all runs of a mode count (records over seconds);
 - `connect_ms_p50`, `connect_ms_p95`: a fresh `AIOKafkaProducer`'s `start()` and `stop()` (bootstrap, SASL handshake,
   TLS handshake), `CONNECTS` times, the modes taking turns;
 - `client_cpu_ms_per_1000`: this process's CPU time (`time.process_time`) over the relay, per 1000 records: the
   clients' share of the cost (SCRAM costs them nothing per record; TLS encrypts and decrypts each byte).
 
-`scram_relay_cost` and `tls_relay_cost` are `relay_rps` of scram and scram_tls divided by plaintext's: 1.0 costs
-nothing, 0.8 is a fifth slower.
+`scram_relay_cost` and `tls_relay_cost` are the relay throughput of scram and scram_tls divided by plaintext's in the
+same round, the median over the rounds: the machine's speed may change between rounds (a 2-core virtual machine
+does), hardly within one. 1.0 costs nothing, 0.8 is a fifth slower.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import asyncio
 import itertools
 import shutil
 import ssl
+import statistics
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -66,7 +67,10 @@ LISTENERS = {"plaintext": "OPEN", "scram": "CLIENT", "scram_tls": "SECURE"}
 PROTOCOLS = {"plaintext": "PLAINTEXT", "scram": f"SASL_PLAINTEXT/{SCRAM_MECHANISM}",
              "scram_tls": f"SASL_SSL/{SCRAM_MECHANISM}"}
 LABELS = {"plaintext": "plaintext", "scram": "SCRAM", "scram_tls": "SCRAM+TLS"}
-ORDER = ("plaintext", "scram", "scram_tls", "scram_tls", "scram", "plaintext")  # each mode's mean at one time
+# Rounds of one relay per mode, each round starting with the next mode: a mode is compared with plaintext within a
+# round, so a change of the machine's speed between rounds (a step, not only a drift) biases no ratio.
+ROUNDS = tuple(tuple(MODES[(start + step) % len(MODES)] for step in range(len(MODES))) for start in range(len(MODES)))
+ORDER = tuple(mode for round_ in ROUNDS for mode in round_)
 RECORDS = 5000  # records in each relay of `ektp bench`'s phase, whatever its --count: comparable from run to run
 WARM_UP = 1000  # payloads relayed once in each mode before the clock starts: connections, the broker's JIT
 CONNECTS = 20  # producers started and stopped per mode
@@ -121,9 +125,14 @@ class SecurityBench:
     order: tuple[str, ...] = ORDER
 
     def relay_cost(self, mode: str) -> float:
-        """`mode`'s relay throughput as a share of plaintext's (0.0 when plaintext relayed nothing)."""
-        plaintext = self.modes["plaintext"].relay_rps
-        return self.modes[mode].relay_rps / plaintext if plaintext else 0.0
+        """`mode`'s relay throughput as a share of plaintext's in the same round, the median over the rounds
+        (0.0 when plaintext relayed nothing)."""
+        ratios = [
+            secure.records_per_second / plain.records_per_second
+            for secure, plain in zip(self.modes[mode].relays, self.modes["plaintext"].relays, strict=False)
+            if plain.records_per_second
+        ]
+        return statistics.median(ratios) if ratios else 0.0
 
     def as_json(self) -> dict[str, Any]:
         return {
