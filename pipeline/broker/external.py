@@ -1,5 +1,7 @@
-"""The files a Kafka broker that `ektp broker start` does not run needs for the project's security, and those a
-Java client of a role connects with.
+"""The secret part of a Kafka broker's configuration (its JAAS lines, its SCRAM users), for the broker
+`ektp broker start` runs and as files for one it does not run, and the files a Java client of a role connects with.
+
+`pipeline/broker/launcher.py` takes `broker_properties`, `format_arguments` and `java_argfile` from here.
 
 docker-compose.yml runs Apache Kafka's own image: its nodes read these files from a volume that its one-shot
 `secrets` service fills (`ektp credentials broker-files` and `client-files`), so that they start with the security

@@ -39,13 +39,12 @@ from aiokafka.errors import KafkaError
 
 from pipeline.broker.authorization import AclSync, sync_acls
 from pipeline.broker.certs import ensure_certificates, server_tls_properties
+from pipeline.broker.external import broker_properties, format_arguments, java_argfile
 from pipeline.config import CLUSTER_FILE, Settings, is_loopback, remembered_nodes
 from pipeline.errors import BrokerError, PrerequisiteMissing
 from pipeline.kafka.admin import ReplicationHealth, broker_answers, replication_health
 from pipeline.kafka.security import (
     ADMIN_ROLE,
-    BROKER_ROLE,
-    CONTROLLER_ROLE,
     SCRAM_MECHANISM,
     SUPER_ROLES,
     Credential,
@@ -253,7 +252,7 @@ class BrokerLauncher:
         replication, min_insync = str(s.topic_replication), str(s.topic_min_insync)
         client = security_protocol(s)
         controller = "SASL_SSL" if s.kafka_uses_tls else "SASL_PLAINTEXT"
-        broker_user, controller_user = (self.credentials[BROKER_ROLE], self.credentials[CONTROLLER_ROLE])
+        sasl_extras = [name for name, (_port, protocol) in self.extra_listeners.items() if protocol != "PLAINTEXT"]
         lines = {
             "process.roles": "broker,controller",
             "node.id": str(node.node_id),
@@ -268,13 +267,9 @@ class BrokerLauncher:
             # users live in the metadata the quorum serves, so the quorum cannot use them).
             "sasl.enabled.mechanisms": SCRAM_MECHANISM,
             "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
-            "listener.name.client.scram-sha-512.sasl.jaas.config": _jaas(
-                "org.apache.kafka.common.security.scram.ScramLoginModule", broker_user),
             "sasl.mechanism.controller.protocol": "PLAIN",
             "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
-            "listener.name.controller.plain.sasl.jaas.config": _jaas(
-                "org.apache.kafka.common.security.plain.PlainLoginModule", controller_user,
-                f'user_{controller_user.username}="{controller_user.password}"'),
+            **broker_properties(self.credentials, ["CLIENT", *sasl_extras], tls_folder=None),
             # What each principal may do: the ACLs `sync_acls` writes; nothing without one.
             "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
             "allow.everyone.if.no.acl.found": "false",
@@ -303,9 +298,6 @@ class BrokerLauncher:
             lines["listeners"] += f",{name}://{host}:{port}"
             lines["advertised.listeners"] += f",{name}://{host}:{port}"
             lines["listener.security.protocol.map"] += f",{name}:{protocol}"
-            if protocol != "PLAINTEXT":
-                lines[f"listener.name.{name.lower()}.scram-sha-512.sasl.jaas.config"] = lines[
-                    "listener.name.client.scram-sha-512.sasl.jaas.config"]
         if s.kafka_uses_tls or "SASL_SSL" in (protocol for _port, protocol in self.extra_listeners.values()):
             lines |= server_tls_properties(ensure_certificates(s))
         return "".join(f"{key}={value}\n" for key, value in lines.items())
@@ -371,17 +363,13 @@ class BrokerLauncher:
 
         The SCRAM users go in through an argument file of mode 0600, so no password is on a command line.
         """
-        scram = [
-            f"{SCRAM_MECHANISM}=[name={user.username},password={user.password}]"
-            for role, user in self.credentials.items() if role != CONTROLLER_ROLE
-        ]
         formatting = []
         for node in nodes:
             if node.formatted():
                 continue
             arguments = [MAIN_CLASS_STORAGE, "format", "-t", cluster_id, "-c", str(node.properties_file),
-                         "--ignore-formatted", *(item for user in scram for item in ("--add-scram", user))]
-            _write_private(node.format_args_file, "".join(f"{_java_argument(item)}\n" for item in arguments))
+                         "--ignore-formatted", *format_arguments(self.credentials)]
+            _write_private(node.format_args_file, java_argfile(arguments))
             formatting.append((node, subprocess.Popen(
                 self._java(f"@{node.format_args_file}", heap=False, node=node),
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -592,15 +580,6 @@ def new_cluster_id() -> str:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not cluster_id.startswith("-"):
             return cluster_id
-
-
-def _jaas(module: str, user: Credential, *extra: str) -> str:
-    return " ".join([module, "required", f'username="{user.username}"', f'password="{user.password}"', *extra]) + ";"
-
-
-def _java_argument(argument: str) -> str:
-    """One argument in a java `@argfile`: quoted, so spaces and '#' stay in it."""
-    return '"' + argument.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _write_private(path: Path, text: str) -> None:
