@@ -9,6 +9,7 @@ ports and keep their data in a temporary folder, so a run never touches the syst
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import socket
 import tempfile
@@ -39,12 +40,35 @@ FAST_LINK: dict[str, Any] = {
 }
 
 
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10_000
+
+
+def ephemeral_ports() -> range:
+    """The ports the kernel gives outgoing connections as their own (Linux's default where it cannot be read)."""
+    try:
+        low, high = (int(part) for part in EPHEMERAL_RANGE_FILE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
+    """A TCP port on loopback that nothing listens on right now, below the kernel's ephemeral ports.
+
+    A process the chaos suite kills is started again on its ports; one in the ephemeral range may meanwhile be
+    the source port of any outgoing connection on the machine, and the restart would fail to bind it.
+    """
+    below = range(LOWEST_PORT, ephemeral_ports().start)
+    if len(below) >= 1000:
+        for _attempt in range(100):
+            port = below.start + secrets.randbelow(len(below))
+            if _bindable(port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+        chosen: int = probe.getsockname()[1]
+        return chosen
 
 
 # Each node of a cluster on one small machine needs little heap for a private system's load.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.proving.sandbox import free_ports_in_a_row, private_settings
+from pipeline.proving.sandbox import LOWEST_PORT, ephemeral_ports, free_port, free_ports_in_a_row, private_settings
 
 
 def test_a_run_of_free_ports_is_consecutive_free_and_clear_of_the_ports_to_avoid() -> None:
@@ -34,3 +34,24 @@ def test_a_private_cluster_replicates_three_times_whatever_the_environment_says(
     assert not set(client) & set(controller)
     assert settings.bootstrap_servers == ",".join(f"127.0.0.1:{port}" for port in client)
     assert private_settings(tmp_path).topic_replication == 1
+
+
+def test_free_ports_lie_below_the_kernels_ephemeral_ports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed service restarts on its ports: none of them may meanwhile become some connection's source port."""
+    linux_default = tmp_path / "ip_local_port_range"
+    linux_default.write_text("32768\t60999\n")
+    monkeypatch.setattr("pipeline.proving.sandbox.EPHEMERAL_RANGE_FILE", linux_default)
+    ports = [free_port() for _ in range(50)]
+    first = free_ports_in_a_row(3)
+    assert all(LOWEST_PORT <= port < 32768 for port in [*ports, first, first + 2])
+
+
+def test_without_room_below_the_ephemeral_ports_the_kernel_picks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    narrow = tmp_path / "ip_local_port_range"
+    narrow.write_text("10500\t60999\n")
+    monkeypatch.setattr("pipeline.proving.sandbox.EPHEMERAL_RANGE_FILE", narrow)
+    assert ephemeral_ports() == range(10500, 61000)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", free_port()))
