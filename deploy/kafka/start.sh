@@ -10,9 +10,8 @@
 #    (`ektp credentials broker-files`). It holds passwords: written 0600 in the container, never in the volume.
 # 2. The storage is formatted once, with CLUSTER_ID and the SCRAM users of SECRETS_DIR/format.args, since Kafka adds
 #    them only then; through a java @argfile, so that no password is ever on a command line. A marker in the
-#    storage says which users it was formatted with: storage formatted without them (by the compose file of
-#    before), or with other passwords than the volume holds now, would refuse every client, so it is refused here,
-#    with the way out.
+#    storage says which users it was formatted with: storage formatted without them, or with other passwords than
+#    the volume holds, would refuse every client, so it is refused here, with the way out.
 # 3. exec kafka-server-start.sh: the JVM is the container's main process and gets its SIGTERM.
 #
 # BROKER_HOME (default /opt/kafka) and BROKER_CONFIG (default $BROKER_HOME/config/ektp) are for the tests only.

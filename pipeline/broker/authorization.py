@@ -95,19 +95,26 @@ async def sync_acls(settings: Settings) -> AclSync:
     ours = {principal(role) for role in roles()}
     held = {entry for entry in await enforced_acls(settings) if entry.principal in ours}
     missing, extra = sorted(wanted - held), sorted(held - wanted)
-    async with admin_client(settings) as client:
-        if missing:
-            created = await client._send_request(_CreateMany(missing))
-            failures = [(entry, code, message) for entry, (code, message)
-                        in zip(missing, created.creation_responses, strict=True) if code]
-            if failures:
-                entry, code, message = failures[0]
-                raise BrokerError(f"the broker refused {len(failures)} ACL(s), the first {entry}: "
-                                  f"{for_code(code).__name__} {message or ''}".strip())
-        if extra:
+    await create_acls(settings, missing)
+    if extra:
+        async with admin_client(settings) as client:
             deleted = await client._send_request(_DeleteMany(extra))
-            failures = [code for code, _message, _matching in deleted.filter_responses if code]
-            if failures:
-                raise BrokerError(f"the broker would not delete {len(failures)} stale ACL(s): "
-                                  f"{for_code(failures[0]).__name__}")
+        failures = [code for code, _message, _matching in deleted.filter_responses if code]
+        if failures:
+            raise BrokerError(f"the broker would not delete {len(failures)} stale ACL(s): "
+                              f"{for_code(failures[0]).__name__}")
     return AclSync(tuple(missing), tuple(extra), len(held & wanted))
+
+
+async def create_acls(settings: Settings, entries: list[Acl]) -> None:
+    """Create `entries` on the broker in one request, as admin; the first refusal is raised."""
+    if not entries:
+        return
+    async with admin_client(settings) as client:
+        created = await client._send_request(_CreateMany(entries))
+    failures = [(entry, code, message) for entry, (code, message)
+                in zip(entries, created.creation_responses, strict=True) if code]
+    if failures:
+        entry, code, message = failures[0]
+        raise BrokerError(f"the broker refused {len(failures)} ACL(s), the first {entry}: "
+                          f"{for_code(code).__name__} {message or ''}".strip())

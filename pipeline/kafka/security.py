@@ -123,13 +123,7 @@ def client_options(settings: Settings, role: str, *, bootstrap_servers: str | No
 
 def connection_options(settings: Settings, role: str) -> dict[str, Any]:
     """`client_options` without the bootstrap servers: for one connection of aiokafka's own (`create_conn`)."""
-    user = credential(settings, role)
-    options: dict[str, Any] = {
-        "security_protocol": security_protocol(settings),
-        "sasl_mechanism": SCRAM_MECHANISM,
-        "sasl_plain_username": user.username,
-        "sasl_plain_password": user.password,
-    }
+    options = _sasl_options(settings, role)
     if settings.kafka_uses_tls:
         options["ssl_context"] = ssl_context(settings)
     return options
@@ -140,14 +134,17 @@ def portable_options(settings: Settings, role: str) -> dict[str, Any]:
 
     Such a program passes `ssl_context=aiokafka.helpers.create_ssl_context(cafile=options.pop("ssl_cafile"))`.
     """
+    options: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers, **_sasl_options(settings, role)}
+    if settings.kafka_uses_tls:
+        options["ssl_cafile"] = str(ca_file(settings).resolve())
+    return options
+
+
+def _sasl_options(settings: Settings, role: str) -> dict[str, Any]:
     user = credential(settings, role)
-    options: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
+    return {
         "security_protocol": security_protocol(settings),
         "sasl_mechanism": SCRAM_MECHANISM,
         "sasl_plain_username": user.username,
         "sasl_plain_password": user.password,
     }
-    if settings.kafka_uses_tls:
-        options["ssl_cafile"] = str(ca_file(settings).resolve())
-    return options

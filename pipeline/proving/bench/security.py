@@ -48,17 +48,16 @@ from types import TracebackType
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import for_code
-from aiokafka.protocol.admin import CreateAclsRequest
 
 from pipeline.broker import BrokerLauncher
+from pipeline.broker.authorization import create_acls
 from pipeline.config import Settings
 from pipeline.errors import EktpError
-from pipeline.kafka.admin import admin_client
 from pipeline.kafka.security import SCRAM_MECHANISM, client_options, ssl_context
 from pipeline.proving.bench.latency import percentile
 from pipeline.proving.bench.relay import PIPELINE_HOPS, RELAY_ROLE, RELAY_TOPIC_PREFIX, RelayBench, bench_relay
 from pipeline.proving.sandbox import free_port, private_settings
+from pipeline.topology.acls import Acl
 
 Payloads = Sequence[tuple[bytes | None, bytes]]  # (key, value) of each record
 
@@ -77,8 +76,6 @@ CONNECTS = 20  # producers started and stopped per mode
 HEAP = "384m"
 RELAY_TIMEOUT = 300.0
 ANONYMOUS = "User:ANONYMOUS"  # who a client of a PLAINTEXT listener is to the broker's authorizer
-# Kafka's wire codes (org.apache.kafka.common.resource / acl): a topic, by prefix, read / write / describe, allow.
-_TOPIC, _PREFIXED, _READ, _WRITE, _DESCRIBE, _ALLOW = 2, 4, 3, 4, 8, 3
 
 
 @dataclass(frozen=True)
@@ -269,12 +266,6 @@ async def connect_seconds(options: Mapping[str, Any]) -> float:
 
 async def _open_relay_topics_to_anonymous(settings: Settings) -> None:
     """Let OPEN's anonymous clients read, write and describe the relay's topics, and nothing else."""
-    async with admin_client(settings) as client:
-        for operation in (_READ, _WRITE, _DESCRIBE):
-            response = await client._send_request(CreateAclsRequest(
-                _TOPIC, RELAY_TOPIC_PREFIX, _PREFIXED, ANONYMOUS, "*", operation, _ALLOW))
-            for code, message in response.creation_responses:
-                if code:
-                    raise EktpError(f"the comparison broker refused an ACL of {ANONYMOUS}: "
-                                    f"{for_code(code).__name__} {message or ''}".strip())
+    await create_acls(settings, [Acl(ANONYMOUS, "TOPIC", "PREFIXED", RELAY_TOPIC_PREFIX, operation)
+                                 for operation in ("READ", "WRITE", "DESCRIBE")])
 
