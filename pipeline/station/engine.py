@@ -12,6 +12,10 @@ job, so a lone card waits for nothing. Between the reserving and the recording t
 the batch is `printing`, with or without its card file, which is the state recovery settles for a single
 card; a batch that prints for longer than `StationConfig.batch_record_after` records the cards printed so
 far before it goes on, so that no card waits for the rest of its batch to be reported.
+
+At info level a card logs one line, its outcome (printed, found printed after a restart, misprinted), besides
+every warning and alert; the steps before it (journaled, verified, blank reserved) log at debug, since the
+journal keeps them.
 """
 
 from __future__ import annotations
@@ -149,7 +153,7 @@ class PrintEngine:
         fresh = self.journal.accept(incoming, claim) if incoming else []
         for item in incoming:
             if item.job_key in fresh:
-                log.info("print job journaled", request_id=item.job.request_id, job_id=item.job.job_id,
+                log.debug("print job journaled", request_id=item.job.request_id, job_id=item.job.job_id,
                          priority=item.job.priority)
         return BatchTaken(claim, len(incoming), skipped)
 
@@ -270,7 +274,7 @@ class PrintEngine:
                              office_code=row.office_code)
             elif isinstance(verdict, Verified):
                 self.crash.reached(CrashPoint.AFTER_VERIFY)
-                log.info("approval verified", kid=verdict.kid)
+                log.debug("approval verified", kid=verdict.kid)
         self.observe()
 
     def _assign_blanks(self) -> bool:
@@ -311,7 +315,7 @@ class PrintEngine:
         for row in reserved:
             bind_message_context(station_id=self.config.station_id, request_id=row.request_id, job_key=row.job_key)
             self.crash.reached(CrashPoint.AFTER_RESERVE)
-            log.info("blank reserved", card_serial=row.card_serial, blank_serial=row.blank_serial)
+            log.debug("blank reserved", card_serial=row.card_serial, blank_serial=row.blank_serial)
         self.observe()
         return True
 

@@ -7,7 +7,7 @@ import faust
 from pipeline.config import Settings
 from pipeline.kafka.security import SCRAM_MECHANISM, credential, ssl_context
 from pipeline.topology.acls import WORKER_ROLE
-from pipeline.worker.faust_fixes import produce_idempotently, seek_before_fetching_on_start
+from pipeline.worker.faust_fixes import deliver_at_once, produce_idempotently, seek_before_fetching_on_start
 
 # A worker killed outright keeps its partitions until the broker times its session out: this bounds how long
 # another worker waits to take them over. Heartbeats come from faust's consumer thread, not the agents' loop.
@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, app_id: str | None = None, role: str = WOR
     )
     seek_before_fetching_on_start(app)
     produce_idempotently(app)
+    deliver_at_once(app)
     return app
 
 

@@ -6,10 +6,13 @@ must run the tests each names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping
 from typing import Any, Protocol
 
 import faust
+from faust.transport.consumer import CONSUMER_FETCHING
 
 from pipeline.logs import get_logger
 
@@ -144,3 +147,134 @@ def leave_uncommitted(events: Iterable[Any]) -> None:
     """
     for event in events:
         event.message.acked = True
+
+
+def deliver_at_once(app: faust.App) -> None:
+    """The consumer hands each fetched message to the streams at once, without making tasks, when nothing blocks it.
+
+    faust's `Consumer._drain_messages` delivers every message with `wait_first(callback(message),
+    suspend_flow.wait())`, four tasks a message, so that a rebalance can abandon a delivery that waits: on
+    flow control, on a full producer buffer, on a full stream buffer. Here the delivery runs at once up to its
+    first wait. Almost always it has none and is done; one that waits goes on under faust's `wait_first`, which
+    a rebalance abandons as before (`tests/unit/pipeline/worker/test_delivery.py`). The consumer is faust's own,
+    made lazily, with this loop in place of its `_drain_messages`.
+    """
+    new_consumer = app._new_consumer
+
+    def new_consumer_delivering_at_once() -> Any:
+        consumer: Any = new_consumer()  # faust's aiokafka Consumer
+        consumer._drain_messages = types.MethodType(drain_messages, consumer)
+        return consumer
+
+    app._new_consumer = new_consumer_delivering_at_once  # type: ignore[method-assign]
+
+
+async def drain_messages(self: Any, fetcher: Any) -> None:
+    """faust-streaming 0.15's `Consumer._drain_messages`, handing each message to `deliver` instead of `wait_first`.
+
+    It reads batches from the consumer's thread and delivers each message not read yet, in offset order,
+    recording gaps for acking topics and committing every `commit_every` acks, and lets the loop run others
+    every hundred messages.
+    """
+    getmany = self.getmany
+    consumer_should_stop = self._stopped.is_set
+    fetcher_should_stop = fetcher._stopped.is_set
+    take = _taker(self)
+    since_yield = 0
+    try:
+        while not (consumer_should_stop() or fetcher_should_stop()):
+            self.diag.set_flag(CONSUMER_FETCHING)
+            batch = getmany(timeout=1.0)
+            await self.sleep(0)  # getmany may return at once, again and again: let the others run
+            if not self.should_stop:
+                async for tp, message in batch:
+                    since_yield += 1
+                    if since_yield > 100:
+                        await asyncio.sleep(0)
+                        since_yield = 0
+                    await take(tp, message)
+                self.diag.unset_flag(CONSUMER_FETCHING)
+    except self.consumer_stopped_errors:
+        if self.transport.app.should_stop:
+            self.log.info("Broker stopped consumer, shutting down...")
+            return
+        raise
+    except asyncio.CancelledError:
+        if self.transport.app.should_stop:
+            self.log.info("Consumer shutting down for user cancel.")
+            return
+        raise
+    except Exception as exc:
+        self.log.exception("Drain messages raised: %r", exc)
+        raise
+    finally:
+        self.diag.unset_flag(CONSUMER_FETCHING)
+
+
+def _taker(self: Any) -> Callable[[Any, Any], Awaitable[None]]:
+    """What `drain_messages` does with each message fetched: faust's, with `deliver` in place of `wait_first`."""
+    callback = self.callback
+    get_read_offset = self._read_offset.__getitem__
+    set_read_offset = self._read_offset.__setitem__
+    commit_every = self._commit_every
+    acks_enabled_for = self.app.topics.acks_enabled_for
+
+    async def take(tp: Any, message: Any) -> None:
+        offset = message.offset
+        read_offset = get_read_offset(tp)
+        if read_offset is not None and offset < read_offset:
+            return  # read already
+        gap = offset - (read_offset or 0)
+        if gap > 1 and read_offset and acks_enabled_for(message.topic):
+            await self._add_gap(tp, read_offset + 1, offset)
+        if commit_every is not None and self._n_acked >= commit_every:
+            self._n_acked = 0
+            await self.commit()
+        await deliver(self, callback(message))
+        set_read_offset(tp, offset)
+
+    return take
+
+
+async def deliver(consumer: Any, delivery: Coroutine[Any, Any, Any]) -> None:
+    """Run `delivery` now; if it has to wait, finish it as faust does, abandoned should the flow be suspended."""
+    try:
+        waiting_for = delivery.send(None)
+    except StopIteration:
+        return
+    await consumer.wait_first(_finish(delivery, waiting_for), consumer.suspend_flow.wait())
+
+
+async def _finish(coroutine: Coroutine[Any, Any, Any], waiting_for: Any) -> Any:
+    return await _GoOn(coroutine, waiting_for)
+
+
+class _GoOn:
+    """Awaiting it goes on with a coroutine already run up to its first wait, as awaiting it from the start would.
+
+    What the coroutine yielded is passed up to the task, and whatever the task sends or throws back is passed
+    down (`yield from`'s rules, PEP 380).
+    """
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], waiting_for: Any) -> None:
+        self.coroutine = coroutine
+        self.waiting_for = waiting_for
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine, yielded = self.coroutine, self.waiting_for
+        while True:
+            try:
+                sent = yield yielded
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as error:  # noqa: BLE001 - a cancellation or a failed future: the coroutine decides
+                try:
+                    yielded = coroutine.throw(error)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    yielded = coroutine.send(sent)
+                except StopIteration as done:
+                    return done.value
