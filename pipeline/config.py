@@ -142,8 +142,8 @@ class Settings(BaseSettings):
     )
     worker_metrics_port: int = Field(8701, ge=0, description="Port of the worker's Prometheus /metrics (0: off)")
     worker_standby_replicas: int = Field(
-        1, ge=0, description="Warm copies of each table partition on other workers: a takeover then replays no "
-        "changelog, for the CPU of following it"
+        1, ge=0, description="Warm copies of each table partition on other workers: a takeover then replays only "
+        "what its copy had not reached, for the CPU of following the changelog"
     )
     station_metrics_port: int = Field(
         8710, ge=0, description="Port of the printing station's /metrics that `ektp up` starts (0: off)"

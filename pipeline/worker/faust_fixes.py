@@ -1,7 +1,8 @@
 """Where faust-streaming needs help, in one place: each fix names what it mends and the test that shows it.
 
 They touch faust's private attributes (`_actors`, `_thread`, the recovery's callbacks), so a faust upgrade
-must run the tests each names.
+must run the tests each names. The standby copies of the table, which faust's in-memory store would drop, are
+kept by `standby.py`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import faust
 from faust.transport.consumer import CONSUMER_FETCHING
 
 from pipeline.logs import get_logger
+from pipeline.worker.standby import standby_follower
 
 log = get_logger(__name__)
 
@@ -157,13 +159,15 @@ def deliver_at_once(app: faust.App) -> None:
     flow control, on a full producer buffer, on a full stream buffer. Here the delivery runs at once up to its
     first wait. Almost always it has none and is done; one that waits goes on under faust's `wait_first`, which
     a rebalance abandons as before (`tests/unit/pipeline/worker/test_delivery.py`). The consumer is faust's own,
-    made lazily, with this loop in place of its `_drain_messages`.
+    made lazily, with this loop in place of its `_drain_messages`; the loop applies a standby partition's
+    records to its table itself (`standby.standby_follower`).
     """
     new_consumer = app._new_consumer
 
     def new_consumer_delivering_at_once() -> Any:
         consumer: Any = new_consumer()  # faust's aiokafka Consumer
         consumer._drain_messages = types.MethodType(drain_messages, consumer)
+        consumer.follow_standby = standby_follower(app)
         return consumer
 
     app._new_consumer = new_consumer_delivering_at_once  # type: ignore[method-assign]
@@ -174,7 +178,8 @@ async def drain_messages(self: Any, fetcher: Any) -> None:
 
     It reads batches from the consumer's thread and delivers each message not read yet, in offset order,
     recording gaps for acking topics and committing every `commit_every` acks, and lets the loop run others
-    every hundred messages.
+    every hundred messages. A record of a table partition this worker keeps a standby copy of goes straight to
+    that copy instead of through faust's recovery.
     """
     getmany = self.getmany
     consumer_should_stop = self._stopped.is_set
@@ -214,6 +219,7 @@ async def drain_messages(self: Any, fetcher: Any) -> None:
 def _taker(self: Any) -> Callable[[Any, Any], Awaitable[None]]:
     """What `drain_messages` does with each message fetched: faust's, with `deliver` in place of `wait_first`."""
     callback = self.callback
+    follow_standby = getattr(self, "follow_standby", None) or (lambda _tp, _message: False)
     get_read_offset = self._read_offset.__getitem__
     set_read_offset = self._read_offset.__setitem__
     commit_every = self._commit_every
@@ -224,6 +230,9 @@ def _taker(self: Any) -> Callable[[Any, Any], Awaitable[None]]:
         read_offset = get_read_offset(tp)
         if read_offset is not None and offset < read_offset:
             return  # read already
+        if follow_standby(tp, message):
+            set_read_offset(tp, offset)
+            return
         gap = offset - (read_offset or 0)
         if gap > 1 and read_offset and acks_enabled_for(message.topic):
             await self._add_gap(tp, read_offset + 1, offset)

@@ -15,6 +15,7 @@ from pipeline.worker import metrics
 from pipeline.worker.agents.kafka_io import raw_topic
 from pipeline.worker.citizens import CitizenTable
 from pipeline.worker.faust_fixes import finish_writes_before_revocation
+from pipeline.worker.standby import keep_standby_copies
 
 
 class RoutingError(EktpError):
@@ -64,6 +65,7 @@ class Wiring:
         self.central.breaker.on_change = metrics.breaker_changed
         self.citizens = CitizenTable(self.app, self.settings.topic_partitions)
         finish_writes_before_revocation(self.app, self.citizens)
+        keep_standby_copies(self.app)
 
     def owned_partitions(self, spec: TopicSpec) -> set[int]:
         """The partitions of `spec` this worker processes now; none while it is not started or rebalancing."""

@@ -1,5 +1,8 @@
 """Two workers share the partitions; when one is SIGKILLed the other takes them all over and goes on.
 
+The survivor takes the killed worker's table partitions over from the standby copies it kept of them,
+replaying only what its copies had not reached.
+
 Every request reaches its terminal state once, one card each, and no status moves backwards: correct by
 construction, since a citizen's entry and every event about them move together to whichever worker owns
 their partition.
@@ -8,11 +11,13 @@ their partition.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import signal
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,6 +67,9 @@ async def test_a_killed_worker_s_partitions_are_taken_over_and_every_request_end
                                what="both workers own partitions")
         await restock(settings, STATION, COUNT + 10)
         await send_submissions(settings, submissions[: COUNT // 2])
+        first = {s.request_id for s in submissions[: COUNT // 2] if s.request_id}
+        # Both workers have written citizens' entries, each followed by the other's standby copy.
+        await read_until(settings, REQUEST_STATUS.name, lambda rs: first <= set(latest_statuses(rs)), timeout=60)
         killed = sandbox.supervisor.pid_of("worker-2")
         assert killed is not None
         before = {member.client_id: member.of(CITIZEN_INBOX.name)
@@ -78,12 +86,18 @@ async def test_a_killed_worker_s_partitions_are_taken_over_and_every_request_end
         await wait_until_async(lambda: _one_owner(settings), timeout=30,
                                what="the killed worker has left the group")
         [survivor] = await owners(settings)
+        taken_over = copies_taken_over(sandbox.supervisor.log_path("worker"))
         statuses = await read_until(settings, REQUEST_STATUS.name, lambda rs: all(
             getattr(latest_statuses(rs).get(request_id), "state", None) in TERMINAL_STATES
             | {RequestState.READY_FOR_PICKUP} for request_id in ids), timeout=120)
         printed = await read_topic(settings, PRINT_COMPLETED.name, role=ADMIN_ROLE)
 
     assert took < TAKEOVER_LIMIT, f"the fresh request was recorded {took:.1f}s after the kill"
+    # The survivor followed the killed worker's table partitions as their standby: it went on from its copies,
+    # replaying none of the records they held.
+    assert taken_over, "the survivor replayed the killed worker's partitions from their beginning"
+    assert {int(name.rsplit("[", 1)[1].rstrip("]")) for name in taken_over} <= set(its_partitions), taken_over
+    assert all(offset >= 0 for offset in taken_over.values()), taken_over
     assert survivor.of(CITIZEN_INBOX.name) == tuple(range(PARTITIONS)), "the survivor owns every partition"
     by_request: dict[str, list[RequestStatus]] = {}
     for record in statuses:
@@ -103,6 +117,15 @@ async def _two_owners(settings: Settings) -> bool:
 
 async def _one_owner(settings: Settings) -> bool:
     return len(await owners(settings)) == 1
+
+
+def copies_taken_over(log: Path) -> dict[str, int]:
+    """The table partitions a worker took over from its standby copies, by its log: changelog[p] -> offset reached."""
+    taken: dict[str, int] = {}
+    for line in log.read_text().splitlines():
+        if line.startswith("{") and "standby copies" in line:
+            taken.update(json.loads(line)["partitions"])
+    return taken
 
 
 def resident_on(partitions: tuple[int, ...], secret: bytes) -> dict[str, Any]:
