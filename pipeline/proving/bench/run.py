@@ -93,8 +93,10 @@ async def run_bench(plan: BenchPlan, *, say: Callable[[str], None] = print) -> d
         say(f"warming up: {WARM_UP} requests (connections, keys, group assignment)")
         warm = await bench_end_to_end(settings, submissions[:WARM_UP], timeout=WARM_UP_TIMEOUT, say=say)
         if warm.collected < WARM_UP:
+            sandbox.keep = True  # what stalled it is in the services' logs: the folder stays for a person to read
             raise EktpError(f"the warm-up stalled ({warm.collected} of {WARM_UP} collected, {warm.states}): "
-                            f"{worker_trouble(sandbox.supervisor.log_path('worker'))}")
+                            f"{worker_trouble(sandbox.supervisor.log_path('worker'))}; the system's folder is "
+                            f"kept: {sandbox.folder}")
         say(f"end to end: {plan.count} requests, submitted → COLLECTED")
         measured = submissions[WARM_UP:WARM_UP + plan.count]
         meter = CostMeter(settings, measured_processes(sandbox))
@@ -209,7 +211,7 @@ def worker_trouble(log: Path) -> str:
                 return "the worker's first agent crash: " + line[:600]
     except OSError:
         pass
-    return f"see the worker's log {log} (`ektp bench --keep` keeps it)"
+    return f"see the worker's log {log}"
 
 
 def save_result(result: dict[str, Any], folder: Path | None = None) -> Path:
