@@ -10,8 +10,9 @@ after that is idempotent by request_id.
 
 A rebalance takes partitions away while a step may be half through a batch. The writes a step has begun are
 finished before the revocation goes on (`faust_fixes.finish_writes_before_revocation`), so the next owner
-recovers them; a batch that reaches its writes once the revocation has begun, or after it, writes nothing:
-its events were not committed, and the partitions' next owner reads them again.
+recovers them; a batch that reaches its writes once the revocation has begun, or after it, or that holds a
+message fetched before the rebalance, writes nothing: its events were not committed, and the partitions' next
+owner reads them again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class CitizenTable:
     """citizen key -> `Citizen`, as JSON in a faust table whose changelog follows the citizen's partition."""
 
     def __init__(self, app: faust.App, partitions: int) -> None:
+        self.app = app
         self.table: TableT[str, Any] = app.Table(
             CITIZEN_TABLE, default=None, partitions=partitions,
             help="Per citizen: their requests, the approval's memory, recent statuses, cards to hand over",
@@ -59,9 +61,14 @@ class CitizenTable:
         self.table[citizen_key] = citizen.to_json()
 
     @contextlib.asynccontextmanager
-    async def writing(self, since: int) -> AsyncIterator[bool]:
-        """Whether a batch begun in generation `since` may write now; the revocation waits until it is done."""
-        if self._revoking or since != self.generation:
+    async def writing(self, since: int, events: Iterable[Any] = ()) -> AsyncIterator[bool]:
+        """Whether a batch begun in generation `since` may write now; the revocation waits until it is done.
+
+        A batch may also hold `events` fetched before the group's last rebalance: a batching agent keeps what it
+        had taken when a rebalance is over within the time it waits for its batch to fill, and its partitions
+        may now be another worker's. Such a batch writes nothing either.
+        """
+        if self._revoking or since != self.generation or self._fetched_before_rebalance(events):
             yield False
             return
         self._writers += 1
@@ -72,6 +79,11 @@ class CitizenTable:
             self._writers -= 1
             if not self._writers:
                 self._idle.set()
+
+    def _fetched_before_rebalance(self, events: Iterable[Any]) -> bool:
+        """Whether any of `events` was fetched in an earlier generation of the group than the current one."""
+        current = self.app.consumer_generation_id
+        return any(getattr(event.message, "generation_id", None) not in (None, current) for event in events)
 
     async def revoking(self) -> None:
         """A rebalance takes partitions away: no batch begins its writes any more; those begun are finished."""

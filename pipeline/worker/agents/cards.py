@@ -63,7 +63,7 @@ class FollowCards:
         if not facts:
             return
         keys = {event.key.decode(): event for event, _fact in facts}
-        async with self.citizens.writing(since) as allowed, self.citizens.held(keys):
+        async with self.citizens.writing(since, events) as allowed, self.citizens.held(keys):
             if not allowed:
                 log.info("a rebalance took the batch's partitions: their next owner reads it again")
                 leave_uncommitted(events)

@@ -262,7 +262,7 @@ class RecordAndApprove:
         """
         if not work:
             return
-        async with self.citizens.writing(since) as allowed, self.citizens.held(work):
+        async with self.citizens.writing(since, events) as allowed, self.citizens.held(work):
             if not allowed:
                 log.info("a rebalance took the batch's partitions: their next owner reads it again")
                 leave_uncommitted(events)

@@ -242,6 +242,23 @@ def test_a_revocation_waits_for_writes_begun_and_a_batch_begun_before_it_writes_
     assert asyncio.run(rebalance()) == ["revocation waits", "older batch writes: False", "new batch writes: True"]
 
 
+def test_a_batch_holding_a_message_fetched_before_the_last_rebalance_writes_nothing(wiring: Wiring) -> None:
+    """A batch can outlast a whole rebalance while it waits to fill: its messages name the generation they came in."""
+
+    def fetched_in(generation: int) -> Any:
+        return SimpleNamespace(message=SimpleNamespace(generation_id=generation))
+
+    async def batches() -> list[bool]:
+        citizens, said = wiring.citizens, []
+        wiring.app.consumer_generation_id = 7  # the group's generation since the last rebalance
+        for events in ([fetched_in(7), fetched_in(7)], [fetched_in(7), fetched_in(6)]):
+            async with citizens.writing(citizens.generation, events) as allowed:
+                said.append(allowed)
+        return said
+
+    assert asyncio.run(batches()) == [True, False]
+
+
 def test_a_batch_given_up_to_the_next_owner_is_never_committed() -> None:
     """Its messages count as acked already, so faust's own ack records no offset of theirs."""
     given_up = [SimpleNamespace(message=SimpleNamespace(acked=False)) for _ in range(3)]
