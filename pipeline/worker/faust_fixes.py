@@ -219,7 +219,7 @@ async def drain_messages(self: Any, fetcher: Any) -> None:
 def _taker(self: Any) -> Callable[[Any, Any], Awaitable[None]]:
     """What `drain_messages` does with each message fetched: faust's, with `deliver` in place of `wait_first`."""
     callback = self.callback
-    follow_standby = getattr(self, "follow_standby", None) or (lambda _tp, _message: False)
+    follow_standby = self.follow_standby  # set with this loop by `deliver_at_once`
     get_read_offset = self._read_offset.__getitem__
     set_read_offset = self._read_offset.__setitem__
     commit_every = self._commit_every
