@@ -1,11 +1,13 @@
-"""A worker whose stop hangs is cut short at its deadline, and leaves in its log what it was stuck on."""
+"""A worker whose stop hangs is cut short at its deadline, and leaves in its log what it was stuck on; what it
+keeps from the garbage collector."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
-from pipeline.worker.run import STOP_TIMED_OUT
+from pipeline.worker.run import STOP_TIMED_OUT, YOUNG_COLLECTION_THRESHOLD
 
 # What `DeadlineWorker` does on SIGTERM, in a process whose "stop" then never ends.
 HANGING_STOP = """
@@ -57,3 +59,25 @@ def test_sigterm_starts_the_deadline_and_still_reaches_fausts_stop() -> None:
 
     assert done.returncode == 0, done.stderr
     assert "loop heard SIGTERM; deadline started: True" in done.stdout
+
+
+# In a process of its own: what the worker does to the garbage collector lasts for the process.
+COLLECTOR_AT_START = """
+import gc, json
+from pipeline.worker.run import keep_startup_objects_out_of_collections
+alive_before = [{"entry": n} for n in range(1000)]
+keep_startup_objects_out_of_collections()
+made_after = [{"entry": n} for n in range(10)]
+print(json.dumps({"frozen": gc.get_freeze_count(), "threshold": gc.get_threshold(),
+                  "walked": sum(1 for o in gc.get_objects() if o is alive_before or o is made_after)}))
+"""
+
+
+def test_the_worker_s_startup_objects_are_never_walked_again_by_a_collection() -> None:
+    done = subprocess.run([sys.executable, "-c", COLLECTOR_AT_START], capture_output=True, text=True, timeout=60,
+                          check=True)
+    seen = json.loads(done.stdout)
+
+    assert seen["frozen"] >= 1000, "everything alive at startup is in the permanent generation"
+    assert seen["walked"] == 1, "the collector still walks what is made after startup, and only that"
+    assert seen["threshold"][0] == YOUNG_COLLECTION_THRESHOLD
