@@ -17,7 +17,7 @@ from rich.console import Console
 from pipeline.cli.context import console, settings
 from pipeline.proving.bench.central import bench_central
 from pipeline.proving.bench.dlq import bench_dlq
-from pipeline.proving.bench.run import BenchPlan, run_bench, save_result
+from pipeline.proving.bench.run import DEFAULT_WARM_UP, BenchPlan, run_bench, save_result
 
 app = typer.Typer(help="Measure the pipeline on this machine.", invoke_without_command=True)
 progress = Console(stderr=True, highlight=False, soft_wrap=True)  # stdout's last line is the JSON
@@ -39,6 +39,8 @@ def end_to_end(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (the last stdout line)"),
     results: Path | None = typer.Option(None, "--results-dir", help="Where the result is saved (bench/results)"),
     keep: bool = typer.Option(False, "--keep", help="Keep the private system's folder (logs, journals)"),
+    warm_up: int = typer.Option(DEFAULT_WARM_UP, "--warm-up", min=1, help="Requests sent and collected at full "
+                                "load before the clock starts (the broker's JVM compiles its hot paths)"),
     security: bool = typer.Option(True, "--security/--no-security", help="Measure what SCRAM and TLS cost the "
                                   "baseline relay beside plaintext, on a comparison broker (about 30 s)"),
 ) -> None:
@@ -54,7 +56,7 @@ def end_to_end(
     settings()  # logging configured like every command's
     plan = BenchPlan(count=count, dlq_count=dlq_count or min(count, 2000), rate=rate, partitions=partitions,
                      workers=workers, nodes=nodes, timeout=timeout or max(180.0, count / 10), keep=keep,
-                     security=security)
+                     security=security, warm_up=warm_up)
     # SIGTERM stops the run like Ctrl-C: the private system is stopped, not orphaned.
     signal.signal(signal.SIGTERM, _interrupt)
     result = asyncio.run(run_bench(plan, say=progress.print))

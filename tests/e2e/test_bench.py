@@ -20,16 +20,19 @@ from tests.support.processes import run_ektp
 pytestmark = pytest.mark.e2e
 
 COUNT = 60
+WARM_UP = 80  # the first 50 (every one collected, or the bench stops), then 30 more at full load
 
 
 def test_bench_collects_every_request_and_reports_its_figures(tmp_path: Path) -> None:
     results = tmp_path / "results"
-    finished = run_ektp("bench", "--count", str(COUNT), "--dlq-count", "20", "--json", "--results-dir", str(results),
+    finished = run_ektp("bench", "--count", str(COUNT), "--dlq-count", "20", "--warm-up", str(WARM_UP), "--json",
+                        "--results-dir", str(results),
                         settings=Settings(run_dir=tmp_path / "run"), timeout=300)
     assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-4000:]
     result = json.loads(finished.stdout.strip().splitlines()[-1])
 
     assert result["count"] == COUNT
+    assert result["settings"]["warm_up"] == WARM_UP
     assert result["collected"] == COUNT
     assert result["final_states"] == {"COLLECTED": COUNT}
     for figure in ("throughput_rps", "baseline_rps", "ratio", "dlq_drain_rps", "faust_relay_rps",
