@@ -94,6 +94,23 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return logger
 
 
+def every_tracked_object() -> list[Any]:
+    """Every object the garbage collector tracks, those frozen at startup (`gc.freeze`) included.
+
+    `gc.get_objects` leaves out the frozen ones, and a worker freezes what it holds at startup, its event loops
+    among them; they are thawed for the count and frozen again, with what was made since (alive this long, it
+    lives on).
+    """
+    frozen = gc.get_freeze_count()
+    if frozen:
+        gc.unfreeze()
+    try:
+        return gc.get_objects()
+    finally:
+        if frozen:
+            gc.freeze()
+
+
 def dump_stacks_on_sigquit(describe: Callable[[], None] | None = None) -> None:
     """On SIGQUIT, write every thread's stack, then every asyncio task's await chain, to stderr (the log).
 
@@ -106,7 +123,7 @@ def dump_stacks_on_sigquit(describe: Callable[[], None] | None = None) -> None:
 
     def on_sigquit(_signum: int, _frame: FrameType | None) -> None:
         # Every open loop: faust runs its Kafka consumer in a thread with a loop of its own.
-        for loop in [obj for obj in gc.get_objects()
+        for loop in [obj for obj in every_tracked_object()
                      if isinstance(obj, asyncio.AbstractEventLoop) and not obj.is_closed()]:
             sys.stderr.write(waiting_tasks(loop))
         sys.stderr.flush()

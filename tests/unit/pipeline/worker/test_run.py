@@ -81,3 +81,30 @@ def test_the_worker_s_startup_objects_are_never_walked_again_by_a_collection() -
     assert seen["frozen"] >= 1000, "everything alive at startup is in the permanent generation"
     assert seen["walked"] == 1, "the collector still walks what is made after startup, and only that"
     assert seen["threshold"][0] == YOUNG_COLLECTION_THRESHOLD
+
+
+# A worker's event loop exists before it freezes its startup objects: SIGQUIT still finds it and its tasks.
+SIGQUIT_AFTER_FREEZE = """
+import asyncio, os, signal
+from pipeline.logs import dump_stacks_on_sigquit
+from pipeline.worker.run import keep_startup_objects_out_of_collections
+async def waiting_for_a_record_that_never_comes():
+    await asyncio.Event().wait()
+async def main():
+    task = asyncio.create_task(waiting_for_a_record_that_never_comes())
+    keep_startup_objects_out_of_collections()
+    dump_stacks_on_sigquit()
+    await asyncio.sleep(0)
+    os.kill(os.getpid(), signal.SIGQUIT)
+    await asyncio.sleep(0)
+    task.cancel()
+asyncio.run(main())
+"""
+
+
+def test_sigquit_describes_the_tasks_of_a_loop_frozen_at_startup() -> None:
+    done = subprocess.run([sys.executable, "-c", SIGQUIT_AFTER_FREEZE], capture_output=True, text=True,
+                          timeout=60, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert "waiting_for_a_record_that_never_comes" in done.stderr
