@@ -28,7 +28,7 @@ from faust.types import TableT
 
 from pipeline.topology.routes import CITIZEN_TABLE
 from pipeline.worker import metrics
-from pipeline.worker.agents.kafka_io import act_for, encode
+from pipeline.worker.agents.kafka_io import Output, act_for, encode
 from processors.citizen import Changed, Citizen
 
 
@@ -135,7 +135,7 @@ class CitizenTable:
             self._locks[key] = (lock, users - 1)
 
 
-async def publish(changed: Changed, *, ready: faust.TopicT, statuses: faust.TopicT) -> None:
+async def publish(changed: Changed, *, ready: Output, statuses: Output) -> None:
     """Send what a step changed: each card announced ready, and the last status of each request it moved."""
     for announcement in changed.ready:
         await ready.send(key=announcement.citizen_key.encode(), value=encode(announcement))

@@ -12,7 +12,7 @@ from pipeline.errors import EktpError
 from pipeline.topology.routes import Step
 from pipeline.topology.topics import TopicSpec
 from pipeline.worker import metrics
-from pipeline.worker.agents.kafka_io import raw_topic
+from pipeline.worker.agents.kafka_io import Output
 from pipeline.worker.citizens import CitizenTable
 from pipeline.worker.faust_fixes import finish_writes_before_revocation
 from pipeline.worker.standby import keep_standby_copies
@@ -34,9 +34,9 @@ class StepTopics:
         """Every topic the step reads, as one faust topic of raw bytes."""
         return self.app.topic(*(spec.name for spec in self.step.reads), key_serializer="raw", value_serializer="raw")
 
-    def output(self, spec: TopicSpec) -> faust.TopicT:
-        """`spec` as a faust topic to send to; a `RoutingError` when the step does not write it."""
-        return raw_topic(self.app, self.checked(spec))
+    def output(self, spec: TopicSpec) -> Output:
+        """`spec` as a topic to send to; a `RoutingError` when the step does not write it."""
+        return Output(self.app, self.checked(spec))
 
     def checked(self, spec: TopicSpec) -> TopicSpec:
         """`spec`, once it is sure the step writes it; a `RoutingError` when it does not."""
