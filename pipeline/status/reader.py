@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.partitioner import DefaultPartitioner
 from pydantic import ValidationError
 
 from events.status import RequestStatus
 from pipeline.config import Settings
 from pipeline.kafka.admin import partition_ids
+from pipeline.kafka.partitioning import key_partition
 from pipeline.kafka.security import client_options
 from pipeline.topology.topics import REQUEST_STATUS
 
@@ -34,7 +34,7 @@ async def read_status(
     )
     await consumer.start()
     try:
-        partition = TopicPartition(REQUEST_STATUS.name, DefaultPartitioner()(key, partitions, partitions))
+        partition = TopicPartition(REQUEST_STATUS.name, key_partition(key, partitions))
         consumer.assign([partition])
         await consumer.seek_to_beginning(partition)
         end = (await consumer.end_offsets([partition]))[partition]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import faust
 
 from pipeline.config import Settings
+from pipeline.kafka.partitioning import KeyPartitioner
 from pipeline.kafka.security import SCRAM_MECHANISM, credential, ssl_context
 from pipeline.topology.acls import WORKER_ROLE
 from pipeline.worker.faust_fixes import deliver_at_once, produce_idempotently, seek_before_fetching_on_start
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, app_id: str | None = None, role: str = WOR
         # partition instead of one request each.
         producer_linger=0.005,
         producer_max_batch_size=256 * 1024,
+        producer_partitioner=KeyPartitioner(),  # the default partitioner, each key's murmur2 computed once
         # On a stop or a rebalance faust would wait for every message an agent has taken to be acked, and a
         # message still in a `take_events` batch never is. Every step is idempotent by request_id, so what
         # was not acked is read again after the restart instead.

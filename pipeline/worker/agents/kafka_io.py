@@ -22,8 +22,8 @@ class Output:
 
     faust's `Topic.send` passes a record through its channel (a `FutureMessage`, serializers, headers, sensors)
     before it reaches the same aiokafka producer, and that is about half of what a send costs the worker. A step
-    needs none of it: its records are encoded already, the producer's default partitioner places them as
-    faust's would (murmur2 of the key), and a step awaits no single record: it flushes the producer
+    needs none of it: its records are encoded already, the producer's partitioner places them as faust's would
+    (`KeyPartitioner`: Kafka's murmur2 of the key), and a step awaits no single record: it flushes the producer
     (`app.producer.flush()`, which waits for every record sent this way too) before it writes its table.
     """
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
+from pipeline.kafka.partitioning import KeyPartitioner
 from pipeline.kafka.security import ensure_credentials
 from pipeline.worker.app import create_app
 
@@ -22,3 +23,15 @@ async def test_the_workers_producer_waits_for_every_in_sync_replica_and_is_idemp
     finally:
         await producer.stop()
     assert app.conf.topic_replication_factor == 3
+
+
+async def test_the_workers_producer_places_keys_with_the_remembering_default_partitioner(tmp_path: Path) -> None:
+    """Every keyed send of a step goes through `KeyPartitioner`: murmur2 in pure Python once per key, not per send."""
+    ensure_credentials(Settings(run_dir=tmp_path))
+    app = create_app(Settings(run_dir=tmp_path))
+    faust_producer: Any = app.producer
+    producer = faust_producer._new_producer()
+    try:
+        assert isinstance(producer._partitioner, KeyPartitioner)
+    finally:
+        await producer.stop()
