@@ -3,8 +3,8 @@
 Every producer of the pipeline, the Java clients and other vendors' programs included, places a keyed record by
 murmur2 of its key modulo the topic's partition count; co-partitioning rests on all of them agreeing. aiokafka
 computes murmur2 in pure Python on every send, and a worker sends each citizen's key several times per request
-(its outputs, its statuses, its table's lookups), so `KeyPartitioner` computes it once per key and remembers
-the last `REMEMBERED_KEYS` of them. It returns exactly what aiokafka's `DefaultPartitioner` returns.
+(its outputs and its statuses), so `KeyPartitioner` computes it once per key and remembers the last
+`REMEMBERED_KEYS` of them. It returns exactly what aiokafka's `DefaultPartitioner` returns.
 """
 
 from __future__ import annotations
