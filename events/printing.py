@@ -75,7 +75,9 @@ class StationInventory(BaseModel):
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="Unique id of this stock event")
     station_id: str
     blank_stock: int = Field(ge=0, description="Blanks in the station after this event")
-    change: int = Field(description="What moved the stock: +N restock, -1 print, -1 misprint")
+    change: int = Field(
+        description="What moved the stock: +N restock, -N print (the blanks a batch of cards took), -1 misprint"
+    )
     reason: Literal["restock", "print", "misprint", "count"] = Field(
         description="restock: `ektp station restock` (the station applies `change`); the rest: the station's own"
     )

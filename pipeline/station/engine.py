@@ -40,7 +40,7 @@ from pipeline.station.crash import CrashPoint
 from pipeline.station.errors import JwksUnavailable
 from pipeline.station.journal import IncomingJob, JobRow, Journal, OutboxMessage
 from pipeline.station.metrics import StationMetrics
-from pipeline.station.queue import QueuedJob, next_to_print
+from pipeline.station.queue import QueuedJob
 from pipeline.station.recovery import Ownership, Resume, resume_action, settle_ownership
 from pipeline.station.render import card_path, card_png, fsync_folder, instant_png, write_card
 from pipeline.station.verify import Refused, Verdict, Verified
@@ -93,6 +93,10 @@ def decode_job(value: bytes | None) -> PrintRequested | None:
     """The job in a record, or None when it is unreadable. A missing token is kept: verification refuses it."""
     if value is None:
         return None
+    try:
+        return PrintRequested.model_validate_json(value)  # the common case, parsed once
+    except ValidationError:
+        pass
     try:
         document = json.loads(value)
         if isinstance(document, dict) and not document.get("approval_token"):
@@ -279,8 +283,8 @@ class PrintEngine:
 
     def _assign_blanks(self) -> bool:
         """Reserve blanks for the next batch of queued jobs, in the queue's order, in one transaction."""
-        queued = self.journal.queued()
-        if not queued:
+        queue = self.journal.queue_head(self.config.batch_size)
+        if not queue.length:
             return False
         stock = self.journal.blank_stock()
         if stock <= 0:
@@ -292,13 +296,11 @@ class PrintEngine:
         chosen: list[QueuedJob] = []
         duplicates: list[QueuedJob] = []
         carded: set[str] = set()  # requests that get a card in this batch
-        remaining = list(queued)
         while len(chosen) + len(duplicates) < self.config.batch_size:
             # The queue's rule, blank by blank: the job the next blank goes to with the stock left then.
-            job = next_to_print(remaining, stock - len(chosen))
+            job = queue.take_next(stock - len(chosen))
             if job is None:
                 break
-            remaining.remove(job)
             if job.request_id in carded or self.journal.request_has_card(job.request_id, job.job_key):
                 duplicates.append(job)
             else:
@@ -349,14 +351,15 @@ class PrintEngine:
             return
         printed_at = self.clock()
         if self.config.instant:
-            data = instant_png()
+            # A placeholder's write is shorter than a hop to a thread and back: it stays on the loop.
+            write_card(self.config.out_dir, row.card_serial, instant_png(), halfway=self._mid_render, sync_folder=False)
         else:
             data = await asyncio.to_thread(
                 card_png, row.job().card, card_serial=row.card_serial, issued_on=printed_at.astimezone(WIB).date()
             )
-        await asyncio.to_thread(
-            write_card, self.config.out_dir, row.card_serial, data, halfway=self._mid_render, sync_folder=False,
-        )
+            await asyncio.to_thread(
+                write_card, self.config.out_dir, row.card_serial, data, halfway=self._mid_render, sync_folder=False,
+            )
         self.crash.reached(CrashPoint.AFTER_PNG)
         batch.printed.append((row, printed_at, False))
 

@@ -1,8 +1,9 @@
 """Blank-card stock on `ektp.station.inventory` (compacted, keyed by station id): reading it, restocking.
 
 The station's journal is the truth of its stock; the topic is how the station shows it (one event per
-print, misprint and count) and how `ektp station restock` hands it blanks: a `restock` event whose
-`change` the station applies once (by event_id) and answers with a `count` of its corrected total.
+batch of cards printed, per misprint and per count) and how `ektp station restock` hands it blanks: a
+`restock` event whose `change` the station applies once (by event_id) and answers with a `count` of its
+corrected total.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from events.common import utc_now
 from events.printing import CardPrinted, PrintRequested, StationInventory
 from events.status import StatusNoted
 from pipeline.station.errors import StationError
-from pipeline.station.queue import QueuedJob
+from pipeline.station.queue import QueuedJob, QueueHead
 from pipeline.station.recovery import JobState
 from pipeline.topology.topics import PRINT_COMPLETED, STATION_INVENTORY, STATUS_NOTES
 
@@ -101,6 +101,7 @@ class IncomingJob:
     """A decoded print job as read from Kafka, with where it was read."""
 
     job: PrintRequested
+    payload: str  # the job as the journal keeps it
     payload_sha256: str
     partition: int
     offset: int
@@ -108,7 +109,7 @@ class IncomingJob:
     @classmethod
     def of(cls, job: PrintRequested, partition: int, offset: int) -> IncomingJob:
         payload = job.model_dump_json()
-        return cls(job, hashlib.sha256(payload.encode()).hexdigest(), partition, offset)
+        return cls(job, payload, hashlib.sha256(payload.encode()).hexdigest(), partition, offset)
 
     @property
     def job_key(self) -> str:
@@ -147,6 +148,10 @@ class JobRow:
         return PrintRequested.model_validate_json(self.payload)
 
 
+JOB_ROW_FIELDS = tuple(field.name for field in fields(JobRow))  # each a column of `jobs`
+STATE_FIELD, OWNED_FIELD = JOB_ROW_FIELDS.index("state"), JOB_ROW_FIELDS.index("owned")
+
+
 @dataclass(frozen=True)
 class OutboxMessage:
     """A message the station owes Kafka."""
@@ -172,6 +177,14 @@ def _half(count: int) -> int:
     """After how many of `count` rows a transaction is half written (1 of 1: the only row, before the commit)."""
     return (count + 1) // 2
 
+
+# The jobs of a batch, its keys given as one JSON array: one query, each key looked up by the primary key.
+JOBS_NAMED = "SELECT * FROM jobs WHERE job_key IN (SELECT value FROM json_each(?))"
+# The queue for blanks (verified or waiting, owned), in each order of the queue's rule (queue.next_to_print).
+QUEUED_BY_ARRIVAL = ("SELECT job_key, request_id, priority, arrival FROM jobs WHERE state IN (?, ?) AND owned = 1"
+                     " ORDER BY arrival LIMIT ?")
+QUEUED_BY_PRIORITY = ("SELECT job_key, request_id, priority, arrival FROM jobs WHERE state IN (?, ?) AND owned = 1"
+                      " ORDER BY priority, arrival LIMIT ?")
 
 # Reads through `unowned_by_claim`: one batch's rows, however long the journal's history.
 MARK_OWNED = "UPDATE jobs SET owned = 1 WHERE claim = ? AND owned = 0"
@@ -267,7 +280,7 @@ class Journal:
         return {
             "job_key": item.job_key, "job_id": job.job_id, "request_id": job.request_id,
             "citizen_key": job.citizen_key, "office_code": job.office_code, "priority": job.priority,
-            "payload": job.model_dump_json(), "payload_sha256": item.payload_sha256,
+            "payload": item.payload, "payload_sha256": item.payload_sha256,
             "partition": item.partition, "offset": item.offset, "claim": claim,
             "state": JobState.RECEIVED.value, "now": now_text(),
         }
@@ -312,18 +325,18 @@ class Journal:
         jobs (central's keys unavailable) are tried again from `retry_at`.
         """
         with self._tx() as db:
-            for job_key, kid in verified:
-                self._require(job_key, JobState.RECEIVED)
-                db.execute("UPDATE jobs SET state = ?, kid = ?, updated_at = ? WHERE job_key = ?",
-                           (JobState.VERIFIED.value, kid, now_text(), job_key))
+            now = now_text()
+            rows = self._require_all(db, [job_key for job_key, _kid in verified]
+                                     + [job_key for job_key, _reason, _kid in refused], JobState.RECEIVED)
+            db.executemany("UPDATE jobs SET state = ?, kid = ?, updated_at = ? WHERE job_key = ?",
+                           [(JobState.VERIFIED.value, kid, now, job_key) for job_key, kid in verified])
             for job_key, reason, refusing_kid in refused:
-                row = self._require(job_key, JobState.RECEIVED)
+                row = rows[job_key]
                 db.execute("UPDATE jobs SET state = ?, note = ?, kid = ?, payload = NULL, updated_at = ?"
-                           " WHERE job_key = ?", (JobState.REFUSED.value, reason, refusing_kid, now_text(), job_key))
+                           " WHERE job_key = ?", (JobState.REFUSED.value, reason, refusing_kid, now, job_key))
                 self._add_status_note(db, row, "PRINT_QUEUED", REFUSAL_NOTE, suffix=f"refused/{row.payload_sha256}")
-            for job_key in deferred:
-                db.execute("UPDATE jobs SET next_attempt_at = ?, updated_at = ? WHERE job_key = ?",
-                           (retry_at, now_text(), job_key))
+            db.executemany("UPDATE jobs SET next_attempt_at = ?, updated_at = ? WHERE job_key = ?",
+                           [(retry_at, now, job_key) for job_key in deferred])
 
     def defer_verification(self, job_key: str, retry_at: float) -> None:
         """Try the job's verification again from `retry_at` (`time.time()` seconds)."""
@@ -331,10 +344,14 @@ class Journal:
 
     # -- the queue for blanks
 
-    def queued(self) -> list[QueuedJob]:
-        rows = self._db.execute(
-            "SELECT job_key, request_id, priority, arrival FROM jobs WHERE state IN (?, ?) AND owned = 1"
-            " ORDER BY arrival", (JobState.VERIFIED.value, JobState.WAITING.value)).fetchall()
+    def queue_head(self, size: int) -> QueueHead:
+        """The queue's length and its first `size` jobs in each order of the queue's rule (queue.QueueHead)."""
+        states = (JobState.VERIFIED.value, JobState.WAITING.value)
+        length = self._db.execute("SELECT COUNT(*) FROM jobs WHERE state IN (?, ?) AND owned = 1", states).fetchone()
+        return QueueHead(int(length[0]), self._queued(QUEUED_BY_ARRIVAL, size), self._queued(QUEUED_BY_PRIORITY, size))
+
+    def _queued(self, sql: str, limit: int) -> list[QueuedJob]:
+        rows = self._db.execute(sql, (JobState.VERIFIED.value, JobState.WAITING.value, limit)).fetchall()
         return [QueuedJob(row["job_key"], row["request_id"], int(row["priority"]), int(row["arrival"]))
                 for row in rows]
 
@@ -367,8 +384,8 @@ class Journal:
     ) -> list[JobRow]:
         """Take a blank for each job, in order, in one transaction; the jobs now `printing`, as reserved.
 
-        Each job gets stock - 1, a card serial (kept from an earlier attempt) and a blank serial, and its
-        inventory event goes to the outbox (one per blank, with the stock it left). Reserving stops when
+        Each job gets a blank, a card serial (kept from an earlier attempt) and a blank serial; the batch's
+        one inventory event goes to the outbox (the blanks it took, the stock it left). Reserving stops when
         the stock is out. `duplicates` (jobs of a request that already has a card) end as duplicates in
         the same transaction. `halfway` runs inside the transaction, after half of the jobs (crash tests).
         """
@@ -379,25 +396,28 @@ class Journal:
                            (JobState.DUPLICATE.value, now_text(), job_key))
             stock = self._stock(db)
             remaining, cards, blanks = int(stock["blank_stock"]), int(stock["cards_issued"]), int(stock["blanks_used"])
+            rows, now = self._require_all(db, job_keys, JobState.VERIFIED, JobState.WAITING), now_text()
             for index, job_key in enumerate(job_keys, start=1):
                 if remaining <= 0:
                     break
-                row = self._require(job_key, JobState.VERIFIED, JobState.WAITING)
+                row = rows[job_key]
                 card_serial = row.card_serial
                 if card_serial is None:
                     cards += 1
                     card_serial = f"{self.station_id}-{cards:08d}"
                 blanks += 1
                 remaining -= 1
+                blank_serial = f"BLK-{self.station_id}-{blanks:06d}"
                 db.execute("UPDATE jobs SET state = ?, card_serial = ?, blank_serial = ?, updated_at = ?"
-                           " WHERE job_key = ?", (JobState.PRINTING.value, card_serial,
-                                                  f"BLK-{self.station_id}-{blanks:06d}", now_text(), job_key))
-                self._add_inventory(db, remaining, -1, "print")
-                reserved.append(self._require(job_key, JobState.PRINTING))
+                           " WHERE job_key = ?", (JobState.PRINTING.value, card_serial, blank_serial, now, job_key))
+                reserved.append(replace(row, state=JobState.PRINTING, card_serial=card_serial,
+                                        blank_serial=blank_serial))
                 if halfway is not None and index == _half(len(job_keys)):
                     halfway()
             db.execute("UPDATE stock SET blank_stock = ?, cards_issued = ?, blanks_used = ? WHERE id = 1",
                        (remaining, cards, blanks))
+            if reserved:
+                self._add_inventory(db, remaining, -len(reserved), "print")
         return reserved
 
     def printing(self, limit: int = -1) -> list[JobRow]:
@@ -421,16 +441,16 @@ class Journal:
         """
         events: list[CardPrinted] = []
         with self._tx() as db:
+            rows, now = self._require_all(db, [job_key for job_key, _at in printed], JobState.PRINTING), now_text()
             for index, (job_key, printed_at) in enumerate(printed, start=1):
-                events.append(self._record_printed(db, job_key, printed_at))
+                events.append(self._record_printed(db, rows[job_key], printed_at, now))
                 if halfway is not None and index == _half(len(printed)):
                     halfway()
             for job_key in misprinted:
                 self._record_misprint(db, job_key)
         return events
 
-    def _record_printed(self, db: sqlite3.Connection, job_key: str, printed_at: dt.datetime) -> CardPrinted:
-        row = self._require(job_key, JobState.PRINTING)
+    def _record_printed(self, db: sqlite3.Connection, row: JobRow, printed_at: dt.datetime, now: str) -> CardPrinted:
         assert row.card_serial is not None  # set by reserve_blanks
         assert row.blank_serial is not None
         event = CardPrinted(
@@ -440,9 +460,9 @@ class Journal:
             printed_at=printed_at,
         )
         db.execute("UPDATE jobs SET state = ?, updated_at = ? WHERE job_key = ?",
-                   (JobState.PRINTED.value, now_text(), job_key))
+                   (JobState.PRINTED.value, now, row.job_key))
         self._add_outbox(db, event_id=str(event.event_id), topic=PRINT_COMPLETED.name, key=row.citizen_key,
-                         value=event.model_dump_json(), job_key=job_key)
+                         value=event.model_dump_json(), job_key=row.job_key)
         return event
 
     def _record_misprint(self, db: sqlite3.Connection, job_key: str) -> None:
@@ -533,11 +553,19 @@ class Journal:
     # -- internals
 
     def _require(self, job_key: str, *states: JobState) -> JobRow:
-        row = self.get(job_key)
-        if row is None or row.state not in states:
-            found = "absent" if row is None else row.state.value
-            raise StationError(f"job {job_key}: expected {'/'.join(states)}, journal says {found}")
-        return row
+        return self._require_all(self._db, [job_key], *states)[job_key]
+
+    def _require_all(self, db: sqlite3.Connection, job_keys: Sequence[str], *states: JobState) -> dict[str, JobRow]:
+        """The rows of a batch, read in one query: each job named once, present, and in one of `states`."""
+        if len(set(job_keys)) != len(job_keys):
+            raise StationError("a batch names a job twice")
+        rows = {row.job_key: row for row in self._jobs_in(db, JOBS_NAMED, (json.dumps(list(job_keys)),))}
+        for job_key in job_keys:
+            row = rows.get(job_key)
+            if row is None or row.state not in states:
+                found = "absent" if row is None else row.state.value
+                raise StationError(f"job {job_key}: expected {'/'.join(states)}, journal says {found}")
+        return rows
 
     @staticmethod
     def _stock(db: sqlite3.Connection) -> sqlite3.Row:
@@ -579,15 +607,13 @@ class Journal:
 
     @staticmethod
     def _jobs_in(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[JobRow]:
-        return [
-            JobRow(
-                job_key=row["job_key"], job_id=row["job_id"], request_id=row["request_id"],
-                citizen_key=row["citizen_key"],
-                office_code=row["office_code"], priority=int(row["priority"]), arrival=int(row["arrival"]),
-                state=JobState(row["state"]), owned=bool(row["owned"]), claim=row["claim"],
-                source_partition=int(row["source_partition"]), source_offset=int(row["source_offset"]),
-                card_serial=row["card_serial"], blank_serial=row["blank_serial"], misprints=int(row["misprints"]),
-                kid=row["kid"], payload=row["payload"], payload_sha256=row["payload_sha256"],
-            )
-            for row in db.execute(sql, params).fetchall()
-        ]
+        cursor = db.execute(sql, params)
+        # By position, found once a query: a sqlite3.Row looks a name up by comparing it with every column's.
+        columns = [description[0] for description in cursor.description]
+        positions = [columns.index(name) for name in JOB_ROW_FIELDS]
+        rows = []
+        for row in cursor.fetchall():
+            values = [row[position] for position in positions]
+            values[STATE_FIELD], values[OWNED_FIELD] = JobState(values[STATE_FIELD]), bool(values[OWNED_FIELD])
+            rows.append(JobRow(*values))
+        return rows

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,34 @@ def print_order(queued: Sequence[QueuedJob], blank_stock: int) -> list[QueuedJob
         order.append(chosen)
         remaining.remove(chosen)
     return order
+
+
+@dataclass
+class QueueHead:
+    """The front of a long queue, enough to choose a batch of `size` jobs by `next_to_print`'s rule.
+
+    `length` is the whole queue's; `by_arrival` and `by_priority` are its first `size` jobs in each of the rule's
+    two orders. A batch takes at most `size` jobs, so the job the rule picks among those not taken yet is
+    always within these heads: choosing a batch costs the batch, not the queue.
+    """
+
+    length: int
+    by_arrival: Sequence[QueuedJob]
+    by_priority: Sequence[QueuedJob]
+    _taken: set[str] = field(default_factory=set)
+    _next: dict[str, int] = field(default_factory=lambda: {"arrival": 0, "priority": 0})
+
+    def take_next(self, blank_stock: int) -> QueuedJob | None:
+        """`next_to_print` over the queue's jobs not taken yet, and take it; None also past `size` jobs taken."""
+        remaining = self.length - len(self._taken)
+        if blank_stock <= 0 or remaining <= 0:
+            return None
+        order, jobs = ("arrival", self.by_arrival) if blank_stock >= remaining else ("priority", self.by_priority)
+        index = self._next[order]
+        while index < len(jobs) and jobs[index].job_key in self._taken:
+            index += 1
+        self._next[order] = index
+        if index == len(jobs):
+            return None
+        self._taken.add(jobs[index].job_key)
+        return jobs[index]

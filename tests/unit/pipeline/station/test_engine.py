@@ -74,10 +74,13 @@ async def test_reported_jobs_keep_no_card_data_in_the_journal(station_config: St
         (CrashPoint.AFTER_REPORT, 2),
     ],
 )
+@pytest.mark.parametrize("instant", [False, True], ids=["rendered", "instant"])
 async def test_a_crash_at_any_point_then_a_restart_prints_every_request_exactly_once(
-    station_config: StationConfig, point: CrashPoint, nth: int
+    station_config: StationConfig, point: CrashPoint, nth: int, instant: bool,
 ) -> None:
-    """Killed at each crash point and restarted: three requests, three cards, one card serial each."""
+    """Killed at each crash point and restarted, rendering cards or writing placeholders on the event loop:
+    three requests, three cards, one card serial each."""
+    station_config = dataclasses.replace(station_config, instant=instant)
     kafka = FakeKafka()
     jobs = [valid_job() for _ in range(3)]
     kafka.produce(*jobs)
@@ -99,7 +102,8 @@ async def test_a_crash_at_any_point_then_a_restart_prints_every_request_exactly_
         event_ids[card.request_id].add(card.event_id)
     assert all(len(ids) == 1 for ids in event_ids.values())
     prints = [event for event in kafka.inventory() if event.reason == "print"]
-    assert len(prints) == 3  # one blank per card, no blank taken twice
+    assert sum(event.change for event in prints) == -3  # one blank per card, no blank taken twice
+    assert prints[-1].blank_stock == 10 - 3
 
 
 async def test_a_crash_before_the_commit_reads_the_jobs_again_and_prints_them_once(

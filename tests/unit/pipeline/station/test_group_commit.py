@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from events.common import utc_now
 from events.printing import PrintRequested
 from pipeline.config import Settings
 from pipeline.station import engine as engine_module
 from pipeline.station.config import StationConfig
 from pipeline.station.crash import CrashHook, CrashPoint
 from pipeline.station.engine import PrintEngine
-from pipeline.station.errors import JwksUnavailable
+from pipeline.station.errors import JwksUnavailable, StationError
 from pipeline.station.journal import MARK_OWNED, Journal
 from pipeline.station.recovery import JobState
 from pipeline.station.render import write_card
@@ -39,7 +40,7 @@ from tests.unit.pipeline.station.harness import (
 )
 
 # The synced commits of one batch's print work: its verdicts, its blank reservations, its printed cards, and
-# marking sent, once published, first its inventory events and then its print.completed events.
+# marking sent, once published, first its one inventory event and then its print.completed events.
 COMMITS_PER_BATCH = 5
 
 
@@ -152,7 +153,8 @@ async def test_a_crash_anywhere_in_a_batch_then_a_restart_prints_each_card_once_
     assert journal_states(station_config) == {JobState.REPORTED: 3}
     assert len({card.event_id for card in kafka.cards()}) == 3  # a re-sent completion is the same event
     prints = [event for event in kafka.inventory() if event.reason == "print"]
-    assert [event.blank_stock for event in prints] == [9, 8, 7]  # one blank per card, none taken twice
+    assert sum(event.change for event in prints) == -3  # one blank per card, none taken twice
+    assert prints[-1].blank_stock == 7
 
 
 async def test_a_long_batch_records_the_cards_it_printed_before_it_goes_on(
@@ -252,3 +254,63 @@ def test_marking_a_claim_owned_reads_that_claim_through_its_index(station_config
         journal.close()
     details = " ".join(row["detail"] for row in plan)
     assert "USING INDEX unowned_by_claim" in details, details
+
+
+async def test_a_batch_of_cards_publishes_one_inventory_event_with_the_blanks_it_took(
+    station_config: StationConfig,
+) -> None:
+    """Seven jobs in batches of three: three print events, taking 3, 3 and 1 blanks, each with the stock it left."""
+    config = dataclasses.replace(station_config, initial_blanks=10, batch_size=3)
+    kafka = FakeKafka()
+    kafka.produce(*(valid_job() for _ in range(7)))
+    await run_station(config, kafka)
+    assert len(kafka.cards()) == 7
+    prints = [(event.change, event.blank_stock) for event in kafka.inventory() if event.reason == "print"]
+    assert prints == [(-3, 7), (-3, 4), (-1, 3)]
+
+
+async def test_the_queue_head_is_the_queues_length_and_its_first_jobs_in_each_order(
+    station_config: StationConfig,
+) -> None:
+    """Five verified jobs, replacements among them: a head of two names the two oldest and the two first in line."""
+    kafka = FakeKafka()
+    jobs = [valid_job(request_type="replacement_lost"), valid_job(), valid_job(request_type="replacement_lost"),
+            valid_job(), valid_job()]
+    kafka.produce(*jobs)
+    engine = open_engine(dataclasses.replace(station_config, initial_blanks=0))
+    try:
+        engine.start_stock([])
+        take_in_all(engine, kafka)
+        await work_until_idle(engine, kafka)  # verified, then waiting: no blanks
+        head = engine.journal.queue_head(2)
+    finally:
+        engine.journal.close()
+    assert head.length == 5
+    assert [job.request_id for job in head.by_arrival] == [jobs[0].request_id, jobs[1].request_id]
+    assert [job.request_id for job in head.by_priority] == [jobs[1].request_id, jobs[3].request_id]
+
+
+@pytest.mark.parametrize("mistake", ["named twice", "not printing"])
+async def test_a_batch_naming_a_job_twice_or_in_another_state_is_refused_whole(
+    station_config: StationConfig, mistake: str,
+) -> None:
+    """Recording a batch checks every job before it writes: a mistake leaves the whole batch as it was."""
+    kafka = FakeKafka()
+    kafka.produce(valid_job(), valid_job())
+    engine = open_engine(station_config)
+    try:
+        engine.start_stock([])
+        take_in_all(engine, kafka)
+        await engine.step()  # verify both
+        await engine.step()  # reserve both: printing
+        first, second = engine.journal.printing()
+        if mistake == "not printing":
+            engine.journal.record_prints([(first.job_key, utc_now())])
+        batch = [(first.job_key, utc_now()), (second.job_key, utc_now())] if mistake == "not printing" else \
+            [(second.job_key, utc_now()), (second.job_key, utc_now())]
+        before = engine.journal.state_counts()
+        with pytest.raises(StationError, match="twice" if mistake == "named twice" else "expected printing"):
+            engine.journal.record_prints(batch)
+        assert engine.journal.state_counts() == before
+    finally:
+        engine.journal.close()
