@@ -232,12 +232,20 @@ class PrintEngine:
         self._winding_down = True
 
     async def step(self) -> bool:
-        """Do the next piece of work on a batch of jobs; False when there is none right now."""
+        """Do the next piece of work on a batch of jobs; False when there is none right now.
+
+        The work furthest along goes first: printing, then blanks for verified jobs, then verification, so a
+        steady stream of new jobs cannot hold back the ones already verified. While blanks are short, every
+        job due is verified before any blank is given, so that the queue's rule (first-time cards first)
+        weighs them all.
+        """
         if self._winding_down:
             return False
         printing = self.journal.printing(self.config.batch_size)
         if printing:
             await self._print(printing)
+            return True
+        if self.journal.blank_stock() >= self.journal.before_printing() and self._assign_blanks():
             return True
         received = self.journal.due_for_verification(time.time(), self.config.batch_size)
         if received:

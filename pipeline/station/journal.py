@@ -344,6 +344,12 @@ class Journal:
 
     # -- the queue for blanks
 
+    def before_printing(self) -> int:
+        """How many owned jobs are still to be given a blank: received (verified or not yet) or waiting."""
+        row = self._db.execute("SELECT COUNT(*) FROM jobs WHERE state IN (?, ?, ?) AND owned = 1",
+                               (JobState.RECEIVED.value, JobState.VERIFIED.value, JobState.WAITING.value)).fetchone()
+        return int(row[0])
+
     def queue_head(self, size: int) -> QueueHead:
         """The queue's length and its first `size` jobs in each order of the queue's rule (queue.QueueHead)."""
         states = (JobState.VERIFIED.value, JobState.WAITING.value)

@@ -45,6 +45,7 @@ def test_bench_collects_every_request_and_reports_its_figures(tmp_path: Path) ->
     assert result["cost"]["records"] >= COUNT * 8, "every request writes at least its contract topics"
     assert 0 < result["latency_steady_ms"]["p50"] <= result["latency_steady_ms"]["p99"]
     assert result["steady"]["collected"] == result["steady"]["count"] > 0
+    assert "PRINT_QUEUED->PRINTED" in result["steady"]["steps_latency_ms"]
     assert set(result["latency_ms"]) >= {"p50", "p95", "p99"}
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p95"] <= result["latency_ms"]["p99"]
     assert "READY_FOR_PICKUP->COLLECTED" in result["steps_latency_ms"]

@@ -167,7 +167,8 @@ def result_of(
     `share_of_faust_relay` is how much of that the pipeline keeps. `records_per_request` counts every record
     written to the broker in the full-load run (desks, station, changelogs included) per request collected;
     `worker_cpu_ms_per_request` the CPU time of all worker processes over that run, per request;
-    `latency_steady_ms` the time from submission to READY_FOR_PICKUP at a steady half of the throughput.
+    `latency_steady_ms` the time from submission to READY_FOR_PICKUP at a steady half of the throughput, whose
+    steps `steady.steps_latency_ms` breaks down as `steps_latency_ms` does the full-load run.
     `kafka_security` is how every client of the private system connected; `security` what SCRAM and TLS cost the
     baseline relay beside plaintext on a comparison broker (`security.py`), None when skipped.
     """
@@ -190,7 +191,7 @@ def result_of(
         "cpu_ms_per_request_by_process": cost.cpu_ms_per_request_by_process(),
         "latency_steady_ms": steady.ready_ms,
         "steady": {"rate": round(steady_rate, 1), "count": steady.count, "collected": steady.collected,
-                   "to_collected_ms": steady.latency_ms},
+                   "to_collected_ms": steady.latency_ms, "steps_latency_ms": steady.steps_ms},
         "cost": {"records": cost.records, "worker_cpu_seconds": round(cost.cpu_seconds, 2),
                  "requests": cost.requests},
         "steps_latency_ms": pipeline.steps_ms,

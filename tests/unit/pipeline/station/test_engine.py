@@ -27,6 +27,7 @@ from tests.unit.pipeline.station.harness import (
     open_engine,
     partial_files,
     run_station,
+    take_in_all,
     valid_job,
 )
 
@@ -325,3 +326,28 @@ def test_the_station_folder_and_cards_folder_are_private(station_config: Station
     engine.journal.close()
     for folder in (station_config.station_dir, station_config.out_dir):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize(("blanks", "after_the_step"), [
+    (10, {JobState.PRINTING: 2, JobState.RECEIVED: 1}),  # blanks for all: the verified jobs go on first
+    (2, {JobState.VERIFIED: 3}),  # blanks short: the newcomer is verified first, so the queue's rule weighs it
+])
+async def test_verified_jobs_get_their_blanks_before_newcomers_are_verified_unless_blanks_are_short(
+    station_config: StationConfig, blanks: int, after_the_step: dict[JobState, int],
+) -> None:
+    """Two jobs verified, a third arrives: the next step gives the two their blanks, or verifies the third first
+    when the blanks would not cover all three."""
+    kafka = FakeKafka()
+    kafka.produce(valid_job(), valid_job())
+    engine = open_engine(dataclasses.replace(station_config, initial_blanks=blanks))
+    try:
+        engine.start_stock([])
+        take_in_all(engine, kafka)
+        await engine.step()
+        assert engine.journal.state_counts() == {JobState.VERIFIED: 2}
+        kafka.produce(valid_job())
+        take_in_all(engine, kafka)
+        await engine.step()
+        assert engine.journal.state_counts() == after_the_step
+    finally:
+        engine.journal.close()
