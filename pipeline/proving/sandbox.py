@@ -13,6 +13,7 @@ import secrets
 import shutil
 import socket
 import tempfile
+from collections import deque
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -53,8 +54,14 @@ def ephemeral_ports() -> range:
     return range(low, high + 1)
 
 
+# The ports this process chose lately. A system's ports are chosen before any of its processes listens, so
+# "nothing listens on it" cannot tell two choices for the same system apart: this can.
+_CHOSEN: deque[int] = deque(maxlen=1024)
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now, below the kernel's ephemeral ports.
+    """A TCP port on loopback that nothing listens on right now, below the kernel's ephemeral ports, and that
+    this process has not chosen lately.
 
     A process the chaos suite kills is started again on its ports; one in the ephemeral range may meanwhile be
     the source port of any outgoing connection on the machine, and the restart would fail to bind it.
@@ -63,12 +70,14 @@ def free_port() -> int:
     if len(below) >= 1000:
         for _attempt in range(100):
             port = below.start + secrets.randbelow(len(below))
-            if _bindable(port):
+            if port not in _CHOSEN and _bindable(port):
+                _CHOSEN.append(port)
                 return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         chosen: int = probe.getsockname()[1]
-        return chosen
+    _CHOSEN.append(chosen)
+    return chosen
 
 
 # Each node of a cluster on one small machine needs little heap for a private system's load.
@@ -83,7 +92,9 @@ def free_ports_in_a_row(count: int, *, avoid: range = range(0)) -> int:
     for _attempt in range(200):
         first = free_port()
         run = range(first, first + count)
-        if run[-1] <= 65535 and not (set(run) & set(avoid)) and all(_bindable(port) for port in run[1:]):
+        if (run[-1] <= 65535 and not (set(run) & set(avoid))
+                and all(port not in _CHOSEN and _bindable(port) for port in run[1:])):
+            _CHOSEN.extend(run[1:])
             return first
     raise EktpError(f"found no {count} free consecutive ports on loopback")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,22 @@ def test_without_room_below_the_ephemeral_ports_the_kernel_picks(
     assert ephemeral_ports() == range(10500, 61000)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", free_port()))
+
+
+def test_two_choices_never_give_the_same_port_though_nothing_listens_on_it_yet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A system's ports are all chosen before any of them is listened on: the same random pick twice is refused."""
+    picks = iter([5, 5, 5, 7])
+    monkeypatch.setattr("pipeline.proving.sandbox.secrets.randbelow", lambda _n: next(picks))
+    monkeypatch.setattr("pipeline.proving.sandbox._CHOSEN", deque(maxlen=1024))
+    first, second = free_port(), free_port()
+    assert (first, second) == (LOWEST_PORT + 5, LOWEST_PORT + 7)
+
+
+def test_a_private_systems_ports_are_all_different(tmp_path: Path) -> None:
+    """Every listener of a private system, its broker's nodes included, on a port of its own."""
+    settings = private_settings(tmp_path, broker_nodes=3)
+    ports = [*settings.broker_client_ports, *settings.broker_controller_ports, settings.worker_metrics_port,
+             settings.station_metrics_port, settings.dashboard_port, settings.dashboard_metrics_port]
+    assert len(set(ports)) == len(ports)
