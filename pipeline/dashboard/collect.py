@@ -25,9 +25,9 @@ from pipeline.dashboard.figures import (
     Partition,
     RateMeter,
     end_offsets_by_topic,
-    events_per_second,
     lag_by_topic,
     lag_rows,
+    prints_per_second,
     run_out_forecast,
     step_of_topic,
 )
@@ -79,7 +79,7 @@ class InventorySource(Protocol):
     def latest(self) -> Mapping[str, StationInventory]: ...
 
     @property
-    def prints(self) -> Mapping[str, deque[dt.datetime]]: ...
+    def prints(self) -> Mapping[str, deque[tuple[dt.datetime, int]]]: ...
 
 
 class DeskSource(Protocol):
@@ -186,7 +186,7 @@ class Collector:
     def _stations(self, now: dt.datetime) -> list[dict[str, Any]]:
         stations = []
         for station_id, stock in sorted(self.inventory.latest.items()):
-            rate = events_per_second(self.inventory.prints.get(station_id, ()), now, PRINT_WINDOW)
+            rate = prints_per_second(self.inventory.prints.get(station_id, ()), now, PRINT_WINDOW)
             forecast = run_out_forecast(stock.blank_stock, rate, now)
             stations.append({
                 "id": station_id, "blank_stock": stock.blank_stock, "updated_at": stock.updated_at.isoformat(),

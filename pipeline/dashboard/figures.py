@@ -119,10 +119,10 @@ def run_out_forecast(blank_stock: int, prints_per_second: float, now: dt.datetim
     return Forecast(seconds, now + dt.timedelta(seconds=seconds))
 
 
-def events_per_second(times: Iterable[dt.datetime], now: dt.datetime, window: float) -> float:
-    """How many of `times` fall in the last `window` seconds, per second."""
+def prints_per_second(prints: Iterable[tuple[dt.datetime, int]], now: dt.datetime, window: float) -> float:
+    """The cards of `prints` ((when, cards) of each stock event) printed in the last `window` seconds, per second."""
     start = now - dt.timedelta(seconds=window)
-    return sum(1 for at in times if start < at <= now) / window
+    return sum(cards for at, cards in prints if start < at <= now) / window
 
 
 # `ektp_central_breaker_state{state="open"} 1.0` in the worker's Prometheus text.

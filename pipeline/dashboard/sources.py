@@ -34,7 +34,7 @@ DASHBOARD_ROLE = OPERATORS.role
 
 STATION_GROUP_PREFIX = "ektp-station-"  # pipeline.station.config.StationConfig.group_id: one group per office
 PARTITIONS_REFRESH = 30.0  # seconds between looks at the topics' partitions (a topic may grow some)
-PRINTS_KEPT = 10_000  # print times kept per station: enough for any rate the forecast looks at
+PRINTS_KEPT = 10_000  # print events kept per station: enough for any rate the forecast looks at
 
 
 class KafkaSource:
@@ -175,7 +175,8 @@ class InventoryView(TopicFollower):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, DASHBOARD_ROLE)
         self.latest: dict[str, StationInventory] = {}
-        self.prints: defaultdict[str, deque[dt.datetime]] = defaultdict(lambda: deque(maxlen=PRINTS_KEPT))
+        # (when, cards) of each print event: a station reports a batch of cards in one event (`change` = -cards)
+        self.prints: defaultdict[str, deque[tuple[dt.datetime, int]]] = defaultdict(lambda: deque(maxlen=PRINTS_KEPT))
 
     def take(self, record: Record) -> None:
         """Keep a stock event; an unreadable one is skipped."""
@@ -186,5 +187,5 @@ class InventoryView(TopicFollower):
         except ValidationError:
             return
         self.latest[event.station_id] = event
-        if event.reason == "print":
-            self.prints[event.station_id].append(event.updated_at)
+        if event.reason == "print" and event.change < 0:
+            self.prints[event.station_id].append((event.updated_at, -event.change))

@@ -77,7 +77,7 @@ class FakeDeadLetters:
 @dataclass
 class FakeInventory:
     latest: dict[str, StationInventory] = field(default_factory=dict)
-    prints: defaultdict[str, deque[dt.datetime]] = field(default_factory=lambda: defaultdict(deque))
+    prints: defaultdict[str, deque[tuple[dt.datetime, int]]] = field(default_factory=lambda: defaultdict(deque))
 
 
 @dataclass

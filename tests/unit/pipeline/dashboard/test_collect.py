@@ -120,7 +120,7 @@ async def test_station_forecast_runs_stock_down_at_the_recent_print_rate() -> No
     """30 blanks, 10 prints in the last 5 minutes (2 a minute): out in 15 minutes."""
     inventory = FakeInventory(latest={"TPI-01": StationInventory(station_id="TPI-01", blank_stock=30, change=-1,
                                                                  reason="print", updated_at=NOW)})
-    inventory.prints["TPI-01"].extend(NOW - dt.timedelta(seconds=20 * n) for n in range(10))
+    inventory.prints["TPI-01"].extend((NOW - dt.timedelta(seconds=20 * n), 1) for n in range(10))
     built, _clock = collector(inventory=inventory)
     [station] = (await built.sample())["stations"]
     assert (station["id"], station["blank_stock"], station["prints_per_minute"]) == ("TPI-01", 30, 2.0)
@@ -181,14 +181,17 @@ async def test_no_full_nik_reaches_the_overview_even_from_a_careless_source() ->
 
 
 def test_inventory_view_keeps_each_stations_latest_stock_and_its_print_times(tmp_path: Path) -> None:
-    """Print events feed the forecast's rate; restocks only move the stock; unreadable records are skipped."""
+    """Print events feed the forecast's rate, each with the cards of its batch; restocks only move the stock;
+    unreadable records are skipped."""
     view = InventoryView(Settings(run_dir=tmp_path))
+    later = NOW + dt.timedelta(seconds=1)
     for event in (StationInventory(station_id="A", blank_stock=10, change=10, reason="restock", updated_at=NOW),
-                  StationInventory(station_id="A", blank_stock=9, change=-1, reason="print", updated_at=NOW)):
+                  StationInventory(station_id="A", blank_stock=9, change=-1, reason="print", updated_at=NOW),
+                  StationInventory(station_id="A", blank_stock=4, change=-5, reason="print", updated_at=later)):
         view.take(inventory_record(event.model_dump_json().encode()))
     view.take(inventory_record(b"not json"))
-    assert view.latest["A"].blank_stock == 9
-    assert list(view.prints["A"]) == [NOW]
+    assert view.latest["A"].blank_stock == 4
+    assert list(view.prints["A"]) == [(NOW, 1), (later, 5)]
 
 
 def inventory_record(value: bytes) -> ConsumerRecord[bytes, bytes]:

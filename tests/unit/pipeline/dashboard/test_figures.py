@@ -12,9 +12,9 @@ from pipeline.dashboard.figures import (
     RateMeter,
     breaker_from_metrics,
     end_offsets_by_topic,
-    events_per_second,
     lag_by_topic,
     lag_rows,
+    prints_per_second,
     run_out_forecast,
     step_of_topic,
 )
@@ -88,8 +88,14 @@ def test_forecast_of_an_idle_station_is_none_and_of_an_empty_one_is_now() -> Non
 
 def test_print_rate_counts_only_prints_inside_the_window() -> None:
     """Three prints in the last 60 s (one older is left out) are 3/60 a second."""
-    times = [NOW - dt.timedelta(seconds=s) for s in (5, 20, 59, 61)]
-    assert events_per_second(times, NOW, 60) == pytest.approx(3 / 60)
+    prints = [(NOW - dt.timedelta(seconds=s), 1) for s in (5, 20, 59, 61)]
+    assert prints_per_second(prints, NOW, 60) == pytest.approx(3 / 60)
+
+
+def test_print_rate_counts_every_card_of_a_batch() -> None:
+    """A station reports a batch of cards in one stock event: batches of 40 and 20 in the last minute are 1 a second."""
+    prints = [(NOW - dt.timedelta(seconds=10), 40), (NOW - dt.timedelta(seconds=50), 20)]
+    assert prints_per_second(prints, NOW, 60) == pytest.approx(1.0)
 
 
 def test_breaker_state_is_read_from_the_workers_gauge() -> None:
