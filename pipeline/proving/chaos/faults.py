@@ -97,8 +97,9 @@ class Injector:
         began = time.monotonic()
         name = worker_name((number - 1) % self.sandbox.workers + 1)
         pid = self.sandbox.supervisor.pid_of(name)
-        if pid is None:
-            raise EktpError(f"{name} is not running: nothing to kill")
+        if pid is None:  # it died by itself before its turn: that is the finding, so say how it ended
+            raise EktpError(f"{name} is not running: nothing to kill; its log ends:\n"
+                            f"{self.sandbox.supervisor.tail(name)}")
         os.kill(pid, signal.SIGKILL)
         await asyncio.to_thread(self.sandbox.supervisor.stop, name)  # reaps it; it is dead already
         await self.sandbox.supervisor.start(self.service(name))
