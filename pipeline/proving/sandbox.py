@@ -73,11 +73,13 @@ def free_port() -> int:
             if port not in _CHOSEN and _bindable(port):
                 _CHOSEN.append(port)
                 return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        chosen: int = probe.getsockname()[1]
-    _CHOSEN.append(chosen)
-    return chosen
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            chosen: int = probe.getsockname()[1]
+        if chosen not in _CHOSEN:
+            _CHOSEN.append(chosen)
+            return chosen
 
 
 # Each node of a cluster on one small machine needs little heap for a private system's load.

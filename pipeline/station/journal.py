@@ -181,10 +181,9 @@ def _half(count: int) -> int:
 # The jobs of a batch, its keys given as one JSON array: one query, each key looked up by the primary key.
 JOBS_NAMED = "SELECT * FROM jobs WHERE job_key IN (SELECT value FROM json_each(?))"
 # The queue for blanks (verified or waiting, owned), in each order of the queue's rule (queue.next_to_print).
-QUEUED_BY_ARRIVAL = ("SELECT job_key, request_id, priority, arrival FROM jobs WHERE state IN (?, ?) AND owned = 1"
-                     " ORDER BY arrival LIMIT ?")
-QUEUED_BY_PRIORITY = ("SELECT job_key, request_id, priority, arrival FROM jobs WHERE state IN (?, ?) AND owned = 1"
-                      " ORDER BY priority, arrival LIMIT ?")
+QUEUED = "SELECT job_key, request_id, priority, arrival FROM jobs WHERE state IN (?, ?) AND owned = 1"
+QUEUED_BY_ARRIVAL = QUEUED + " ORDER BY arrival LIMIT ?"
+QUEUED_BY_PRIORITY = QUEUED + " ORDER BY priority, arrival LIMIT ?"
 
 # Reads through `unowned_by_claim`: one batch's rows, however long the journal's history.
 MARK_OWNED = "UPDATE jobs SET owned = 1 WHERE claim = ? AND owned = 0"

@@ -56,19 +56,14 @@ class QueueHead:
     by_arrival: Sequence[QueuedJob]
     by_priority: Sequence[QueuedJob]
     _taken: set[str] = field(default_factory=set)
-    _next: dict[str, int] = field(default_factory=lambda: {"arrival": 0, "priority": 0})
 
     def take_next(self, blank_stock: int) -> QueuedJob | None:
         """`next_to_print` over the queue's jobs not taken yet, and take it; None also past `size` jobs taken."""
         remaining = self.length - len(self._taken)
         if blank_stock <= 0 or remaining <= 0:
             return None
-        order, jobs = ("arrival", self.by_arrival) if blank_stock >= remaining else ("priority", self.by_priority)
-        index = self._next[order]
-        while index < len(jobs) and jobs[index].job_key in self._taken:
-            index += 1
-        self._next[order] = index
-        if index == len(jobs):
-            return None
-        self._taken.add(jobs[index].job_key)
-        return jobs[index]
+        order = self.by_arrival if blank_stock >= remaining else self.by_priority
+        job = next((job for job in order if job.job_key not in self._taken), None)
+        if job is not None:
+            self._taken.add(job.job_key)
+        return job

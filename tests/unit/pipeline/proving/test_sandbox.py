@@ -68,10 +68,3 @@ def test_two_choices_never_give_the_same_port_though_nothing_listens_on_it_yet(
     first, second = free_port(), free_port()
     assert (first, second) == (LOWEST_PORT + 5, LOWEST_PORT + 7)
 
-
-def test_a_private_systems_ports_are_all_different(tmp_path: Path) -> None:
-    """Every listener of a private system, its broker's nodes included, on a port of its own."""
-    settings = private_settings(tmp_path, broker_nodes=3)
-    ports = [*settings.broker_client_ports, *settings.broker_controller_ports, settings.worker_metrics_port,
-             settings.station_metrics_port, settings.dashboard_port, settings.dashboard_metrics_port]
-    assert len(set(ports)) == len(ports)
