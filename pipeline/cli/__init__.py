@@ -31,6 +31,7 @@ from pipeline.cli import (
     worker,
 )
 from pipeline.errors import EktpError
+from pipeline.kafka.backoff import back_off_failed_metadata_updates
 
 app = typer.Typer(
     name="ektp",
@@ -65,7 +66,12 @@ app.add_typer(station_cli.app, name="station")
 
 
 def main() -> None:
-    """Entry point of the `ektp` console script: an `EktpError` is a message, not a stack trace."""
+    """Entry point of the `ektp` console script: an `EktpError` is a message, not a stack trace.
+
+    Every process the project starts is an `ektp` command (the bench's faust relay aside, which does the same),
+    so its Kafka clients get their fixes here.
+    """
+    back_off_failed_metadata_updates()
     try:
         app()
     except EktpError as error:

@@ -25,6 +25,7 @@ import faust
 
 from pipeline.config import Settings
 from pipeline.errors import EktpError
+from pipeline.kafka.backoff import back_off_failed_metadata_updates
 from pipeline.logs import configure_logging
 from pipeline.proving.bench.relay import (
     PIPELINE_HOPS,
@@ -128,6 +129,7 @@ def main(argv: Sequence[str]) -> None:
     run, hops = argv[0], int(argv[1])
     settings = Settings()
     configure_logging(settings)
+    back_off_failed_metadata_updates()  # as in every `ektp` process: the relay's clients are the worker's
     app = build_relay_app(settings, run, hops)
     DeadlineWorker(app, stop_timeout=settings.worker_stop_timeout, loglevel="warning",
                    override_logging=False).execute_from_commandline()
