@@ -24,7 +24,9 @@ def up(
     current = settings()
     took = BrokerLauncher(current).start()
     console.print(f"broker       {current.bootstrap_servers}  ({'started' if took else 'already running'})")
-    asyncio.run(ensure_topics(current, role=ADMIN_ROLE))
+    for outcome in asyncio.run(ensure_topics(current, role=ADMIN_ROLE)):
+        if outcome.outcome == "mismatch":
+            console.print(f"[yellow]topic {outcome.name}[/] {outcome.detail}", highlight=False)
     started = asyncio.run(_start_all(current, station, workers))
     addresses = {"central-sim": current.central_url, "station": f"{station}, metrics :{current.station_metrics_port}",
                  "desk": f"{DESK}, `ektp enroll FILE --desk {DESK}`",

@@ -117,7 +117,10 @@ async def ensure_topics(
     """Create every missing topic of `specs`, as `role` (which needs CREATE on them); idempotent.
 
     An existing topic is left alone: adding partitions would move keys to other partitions and break the
-    per-citizen order the pipeline promises, so a partition count that differs is reported, not changed.
+    per-citizen order the pipeline promises, so a partition count that differs is reported, not changed. So is
+    a topic with fewer replicas than `topic_replication` (one created before the broker grew to a cluster):
+    the cluster would not keep it through the loss of a node, and only a reassignment of its partitions, which
+    moves data between nodes, can add them.
     """
     specs = list(specs)
     wanted = {spec.name: spec.partition_count(settings.topic_partitions) for spec in specs}
@@ -139,14 +142,19 @@ async def ensure_topics(
                 continue  # another worker created it meanwhile: that is the idempotent outcome
             _raise_topic_errors(response)
             created.add(spec.name)
-        actual = await _partition_counts(client, [spec.name for spec in specs])
+        actual = await _layouts(client, [spec.name for spec in specs])
     outcomes = []
     for spec in specs:
-        count = actual.get(spec.name, 0)
+        count, replicas = actual.get(spec.name, (0, 0))
         if spec.name in created:
             outcomes.append(TopicOutcome(spec.name, "created", count))
         elif count != wanted[spec.name]:
             detail = f"has {count} partitions, registry wants {wanted[spec.name]}; left unchanged"
+            outcomes.append(TopicOutcome(spec.name, "mismatch", count, detail))
+        elif replicas < settings.topic_replication:
+            detail = (f"has {replicas} replica{'s' if replicas != 1 else ''} of a partition, settings want "
+                      f"{settings.topic_replication} (EKTP_TOPIC_REPLICATION); left unchanged: reassign its "
+                      "partitions (kafka-reassign-partitions.sh) for the cluster to keep it through a node's loss")
             outcomes.append(TopicOutcome(spec.name, "mismatch", count, detail))
         else:
             outcomes.append(TopicOutcome(spec.name, "exists", count))
@@ -165,15 +173,18 @@ def _raise_topic_errors(response: object) -> None:
             raise KafkaConnectionError(f"creating topic {_name} failed: error {code} {message}")
 
 
-async def _partition_counts(client: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+async def _layouts(client: AIOKafkaAdminClient, names: list[str]) -> dict[str, tuple[int, int]]:
+    """Each topic's partition count and the fewest replicas any of its partitions has."""
     # Metadata of a just-created topic can lag a moment behind the controller; ask until every topic shows.
     for _attempt in range(50):
         described = await client.describe_topics(names)
-        counts = {item["topic"]: len(item["partitions"]) for item in described if item["error_code"] == 0}
-        if all(counts.get(name) for name in names):
-            return counts
+        layouts = {item["topic"]: (len(item["partitions"]),
+                                   min((len(partition["replicas"]) for partition in item["partitions"]), default=0))
+                   for item in described if item["error_code"] == 0}
+        if all(layouts.get(name, (0, 0))[0] for name in names):
+            return layouts
         await asyncio.sleep(0.1)
-    return counts
+    return layouts
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ def run_worker(app: faust.App, settings: Settings) -> None:
     changelogs = changelog_specs(app)
     outcomes = asyncio.run(ensure_topics(settings, [*REGISTRY, *changelogs], role=WORKER_ROLE))
     log.info("topics ready", created=[o.name for o in outcomes if o.outcome == "created"])
+    for outcome in outcomes:
+        if outcome.outcome == "mismatch":
+            log.warning("topic differs from what the registry and settings want", topic=outcome.name,
+                        detail=outcome.detail)
     asyncio.run(check_co_partitioned(settings, [*(spec.name for spec in co_partitioned()),
                                                 *(spec.name for spec in changelogs)]))
     app.conf.broker_client_id = worker_client_id()  # how the dashboard and the group's logs name this worker

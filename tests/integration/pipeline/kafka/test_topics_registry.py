@@ -53,3 +53,16 @@ async def test_a_partition_mismatch_is_reported_not_changed(kafka: Settings) -> 
     [outcome] = await ensure_topics(kafka, [wider])
     assert outcome.outcome == "mismatch"
     assert outcome.partitions == kafka.topic_partitions
+
+
+async def test_a_topic_with_fewer_replicas_than_the_settings_want_is_reported_not_changed(kafka: Settings) -> None:
+    """A topic made before the broker grew to a cluster keeps its one replica: the worker and `ektp up` say so."""
+    await ensure_topics(kafka)
+    on_a_cluster = kafka.model_copy(update={"topic_replication": kafka.topic_replication + 2})
+    [outcome] = await ensure_topics(on_a_cluster, [REGISTRY[0]])
+    assert outcome.outcome == "mismatch"
+    assert outcome.partitions == kafka.topic_partitions
+    assert f"has {kafka.topic_replication} replica" in outcome.detail
+    assert f"settings want {kafka.topic_replication + 2}" in outcome.detail
+    [unchanged] = await ensure_topics(kafka, [REGISTRY[0]])
+    assert unchanged.outcome == "exists"
