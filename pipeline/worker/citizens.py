@@ -28,7 +28,7 @@ from faust.types import TableT
 
 from pipeline.topology.routes import CITIZEN_TABLE
 from pipeline.worker import metrics
-from pipeline.worker.agents.kafka_io import Output, act_for, encode
+from pipeline.worker.agents.kafka_io import Output, changelog_spec, encode
 from processors.citizen import Changed, Citizen
 
 
@@ -47,6 +47,7 @@ class CitizenTable:
             CITIZEN_TABLE, default=None, partitions=partitions, value_type=bytes,
             help="Per citizen: their requests, the approval's memory, recent statuses, cards to hand over",
         )
+        self.changelog = Output(app, changelog_spec(self.table))
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> its lock and how many hold or wait
         self.generation = 0  # one more at every revocation: a batch begun before it writes nothing after it
         self._revoking = False
@@ -65,10 +66,22 @@ class CitizenTable:
         value: dict[str, Any] = orjson.loads(encoded)
         return value
 
-    def put(self, citizen_key: str, citizen: Citizen, event: Any) -> None:
-        """Write the entry; its changelog record goes to the partition of `event`, the citizen's."""
-        act_for(event)
-        self.table[citizen_key] = orjson.dumps(citizen.to_json())
+    async def put(self, citizen_key: str, citizen: Citizen, event: Any) -> None:
+        """Write the entry, and send its changelog record to the partition of `event`, the citizen's.
+
+        The record goes straight to the producer, as a step's records do (`Output`), not through faust's
+        `send_soon` and its buffer, which a producer flush drains one record at a time: the changelog carries
+        the same key and value faust would write, so recovery and the standby copies read it as before, and
+        faust's commit flushes the producer, this record included, before it commits the batch's offsets.
+        """
+        value = orjson.dumps(citizen.to_json())
+        self.table.data[citizen_key] = value
+        await self.changelog.send(key=self._changelog_key(citizen_key), value=value, partition=event.message.partition)
+
+    def _changelog_key(self, citizen_key: str) -> bytes | None:
+        """The key as faust writes it to the changelog (its table's key serializer)."""
+        table: Any = self.table  # faust's Table; TableT does not show its serializers
+        return self.app.serializers.dumps_key(table.key_type, citizen_key, serializer=table.key_serializer)
 
     @contextlib.asynccontextmanager
     async def writing(self, since: int, events: Iterable[Any] = ()) -> AsyncIterator[bool]:

@@ -82,7 +82,7 @@ class FollowCards:
             await publish(changed, ready=self.ready, statuses=self.statuses)
             await self.app.producer.flush()
             for key, event in keys.items():
-                self.citizens.put(key, entries[key], event)
+                await self.citizens.put(key, entries[key], event)
 
     @staticmethod
     def _decode(event: Any) -> CardFact:

@@ -278,7 +278,7 @@ class RecordAndApprove:
             await publish(changed, ready=self.ready, statuses=self.statuses)
             await self.app.producer.flush()
             for key, entry in entries.items():
-                self.citizens.put(key, entry, work[key].event)
+                await self.citizens.put(key, entry, work[key].event)
 
     async def _decide_all(self, records: list[EnrollmentRecorded]) -> list[Answer]:
         """Central's decision on each record, in order, in as few calls as central takes; never raises."""

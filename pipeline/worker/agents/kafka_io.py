@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
-from faust.streams import _current_event
 from pydantic import BaseModel
 
 from pipeline.topology.topics import FOREVER, TopicSpec
@@ -31,12 +29,15 @@ class Output:
         self.app = app
         self.name = spec.name
 
-    async def send(self, *, key: bytes | None, value: bytes, headers: Headers | None = None) -> None:
-        """Hand one record to the producer; it is in the broker once the producer's next flush returns."""
+    async def send(
+        self, *, key: bytes | None, value: bytes, headers: Headers | None = None, partition: int | None = None,
+    ) -> None:
+        """Hand one record to the producer (to `partition`, or where its key goes); it is in the broker once the
+        producer's next flush returns."""
         producer: Any = self.app.producer  # faust's aiokafka driver; `_ensure_producer` is its started producer
         listed = list(headers.items()) if isinstance(headers, Mapping) else list(headers) if headers else None
         try:
-            await producer._ensure_producer().send(self.name, value, key=key, headers=listed)
+            await producer._ensure_producer().send(self.name, value, key=key, headers=listed, partition=partition)
         except KafkaError as error:  # as faust's own send reports it
             raise ProducerSendError(f"Error while sending to {self.name}: {error!r}") from error
 
@@ -62,26 +63,18 @@ def message_id(event: Any) -> str:
     return f"{topic}@{partition}:{offset}"
 
 
-def act_for(event: Any) -> None:
-    """Make `event` the current event of this task, as faust's stream iteration does for one event.
-
-    Table writes go to the changelog partition of the current event; work on a batch split into tasks
-    must name each task's own event, or every write lands in the partition of the batch's last event.
-    """
-    _current_event.set(weakref.ref(event))
-
-
 def changelog_specs(app: faust.App) -> list[TopicSpec]:
     """The changelog topic of every table of `app`, for `ensure_topics` to create before faust starts.
 
     Left to faust, a changelog is created as the worker starts, and a consumer whose metadata still shows
     it with 0 partitions stops the agent for good (`PartitionsMismatch`).
     """
-    return [
-        TopicSpec(
-            name=table.changelog_topic.get_topic_name(), key="table key", value="table value (JSON)",
-            cleanup_policy="compact",
-            retention_ms=FOREVER, partitions=table.partitions, internal=True,
-        )
-        for table in app.tables.values()
-    ]
+    return [changelog_spec(table) for table in app.tables.values()]
+
+
+def changelog_spec(table: Any) -> TopicSpec:
+    """The changelog topic of a faust `table`."""
+    return TopicSpec(
+        name=table.changelog_topic.get_topic_name(), key="table key", value="table value (JSON)",
+        cleanup_policy="compact", retention_ms=FOREVER, partitions=table.partitions, internal=True,
+    )

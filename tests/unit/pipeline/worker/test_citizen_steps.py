@@ -93,7 +93,7 @@ def wiring(tmp_path: Path, journal: Journal, monkeypatch: pytest.MonkeyPatch) ->
     built.central = FakeCentral()  # type: ignore[assignment]
     entries: dict[str, dict[str, Any]] = {}
 
-    def put(key: str, citizen: Any, _event: Any) -> None:
+    async def put(key: str, citizen: Any, _event: Any) -> None:
         journal.lines.append(f"put {key[:6]}")
         entries[key] = citizen.to_json()
 

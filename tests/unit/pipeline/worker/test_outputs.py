@@ -24,7 +24,7 @@ class Producer:
         self.sent: list[tuple[str, bytes, bytes | None, Any]] = []
         self.failure = failure
 
-    async def send(self, topic: str, value: bytes, *, key: bytes | None, headers: Any) -> None:
+    async def send(self, topic: str, value: bytes, *, key: bytes | None, headers: Any, partition: int | None) -> None:
         if self.failure is not None:
             raise self.failure
         self.sent.append((topic, value, key, headers))

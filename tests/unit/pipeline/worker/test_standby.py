@@ -73,30 +73,56 @@ async def test_a_completed_recovery_keeps_the_standby_partitions_keys_and_drops_
     assert set(store.data) == {"on-0", "on-2"}, "the standby's copy of partition 2 is kept; 1 and 3 left this worker"
 
 
+class _Producer:
+    """aiokafka's producer as far as a table write uses it: `send`, recorded."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes | None, int | None]] = []
+
+    async def send(self, topic: str, value: bytes, *, key: bytes | None, headers: Any, partition: int | None) -> None:
+        self.sent.append((topic, value, key, partition))
+
+
 async def test_the_table_keeps_each_entry_as_the_bytes_its_changelog_carries(tmp_path: Path, monkeypatch: Any) -> None:
-    """An entry is stored encoded (no dicts for the garbage collector to walk) and read back as it was written."""
+    """An entry is stored encoded (no dicts for the garbage collector to walk) and read back as it was written;
+    its changelog record goes straight to the producer, into the citizen's partition."""
     ensure_credentials(Settings(run_dir=tmp_path))
     citizens = CitizenTable(create_app(Settings(run_dir=tmp_path)), 4)
-    sent: list[tuple[int | None, Any, Any]] = []
-
-    def send_changelog(partition: int | None, key: Any, value: Any, *_serializers: Any) -> Any:
-        sent.append((partition, key, value))
-        return SimpleNamespace(message=SimpleNamespace(partition=partition))  # faust's FutureMessage, as far as read
-
-    monkeypatch.setattr(citizens.table, "send_changelog", send_changelog)
-    # faust checks the source's partition count against the changelog's with a consumer, not built in a unit test
-    monkeypatch.setattr(citizens.table, "_verify_source_topic_partitions", lambda _topic: None)
+    producer = _Producer()
+    monkeypatch.setattr(type(citizens.app.producer), "_ensure_producer", lambda _self: producer)
     citizen = Citizen(requests=CitizenRequests(request_ids=("req-1",), open_request_id="req-1"))
     event = _Event(SimpleNamespace(topic="ektp.internal.citizen-inbox", partition=3, offset=9))
 
-    citizens.put("citizen-a", citizen, event)
+    await citizens.put("citizen-a", citizen, event)
 
-    [(partition, key, value)] = sent
-    assert (partition, key) == (3, "citizen-a"), "the changelog record goes to the citizen's partition"
-    assert isinstance(value, bytes)
+    [(topic, value, _key, partition)] = producer.sent
+    assert (topic, partition) == (citizens.table.changelog_topic.get_topic_name(), 3), "the citizen's partition"
     assert json.loads(value) == citizen.to_json()
     store: Any = citizens.table.data  # faust's memory Store
     assert store.data["citizen-a"] is value, "the store holds the changelog's bytes themselves"
     assert citizens.get("citizen-a") == citizen
     assert citizens.get_json("citizen-b") is None
     assert citizens.get("citizen-b") == Citizen()
+
+
+async def test_a_changelog_record_written_here_is_read_by_a_standby_copy_as_faust_would_write_it(
+    tmp_path: Path, monkeypatch: Any,
+) -> None:
+    """The record the table sends itself carries the key and value faust's own changelog write would: another
+    worker's standby copy (which decodes as faust's recovery does) holds the same entry."""
+    ensure_credentials(Settings(run_dir=tmp_path))
+    citizens = CitizenTable(create_app(Settings(run_dir=tmp_path)), 4)
+    producer = _Producer()
+    monkeypatch.setattr(type(citizens.app.producer), "_ensure_producer", lambda _self: producer)
+    citizen = Citizen(requests=CitizenRequests(request_ids=("req-1",), open_request_id="req-1"))
+    await citizens.put("citizen-a", citizen, _Event(SimpleNamespace(topic="t", partition=2, offset=0)))
+    [(topic, value, key, partition)] = producer.sent
+    assert partition == 2
+
+    other_app, other_table = _app(tmp_path)
+    standby = TP(topic, 2)
+    other_app.tables.recovery.add_standby(other_table, standby)
+    follow = standby_follower(other_app)
+    assert follow(standby, SimpleNamespace(topic=topic, partition=partition, offset=0, key=key, value=value))
+
+    assert Citizen.from_json(json.loads(other_table.data.data["citizen-a"])) == citizen
