@@ -4,6 +4,12 @@ request_id, and the signing key. A restart forgets nothing: same key (same kid),
 A person is kept as a keyed hash of the NIK (`person_id`), with a random secret made once per store:
 equality is all deduplication needs, and the store file alone gives no NIK away.
 
+The gallery (which person holds which finger digest) is one row per person in the file, its ten digests in
+one column, and an index by digest in memory, read from the file at open. An index of the digests in the
+file would cost every person filed ten writes to random pages of a B-tree: most of central's work, while the
+lookups it serves are one dictionary read each. A store written with that index (`finger_digests`) is read
+as it stands and filed on in the new way.
+
 Not thread-safe: one connection, used from the event loop only. Each call is short, and doing them
 without awaiting in between is what makes "look up, decide, record" atomic for one request_id.
 """
@@ -29,8 +35,10 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS people (
     person_id TEXT PRIMARY KEY,
     first_request_id TEXT NOT NULL,
-    filed_at TEXT NOT NULL
+    filed_at TEXT NOT NULL,
+    digests TEXT
 );
+-- The index by digest of stores written before `people.digests`: read at open, no longer written.
 CREATE TABLE IF NOT EXISTS finger_digests (
     digest TEXT NOT NULL,
     person_id TEXT NOT NULL,
@@ -48,6 +56,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 """
 
 _SIGNING_KEY = "signing_key_pem"
+_DIGEST_SEPARATOR = " "  # between the digests of `people.digests` (a digest is base64url or hex: no spaces)
 _PERSON_SECRET = "person_secret"  # noqa: S105 (the name of a meta row, not a secret)
 
 
@@ -84,6 +93,21 @@ class CentralStore:
             raise StoreError(f"cannot open central's store {self.path}: {error}") from error
         self._depth = 0
         self._person_secret = self._meta_or_create(_PERSON_SECRET, lambda: secrets.token_bytes(32))
+        self._gallery = Gallery()
+        self._filed: list[tuple[str, Collection[str]]] = []  # filed in the open transaction, not yet committed
+        try:
+            self._read_gallery()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot read the gallery of central's store {self.path}: {error}") from error
+
+    def _read_gallery(self) -> None:
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(people)")}
+        if "digests" not in columns:  # a store written before the column
+            self._db.execute("ALTER TABLE people ADD COLUMN digests TEXT")
+        for person_id, digests in self._db.execute("SELECT person_id, digests FROM people WHERE digests IS NOT NULL"):
+            self._gallery.add(person_id, digests.split(_DIGEST_SEPARATOR))
+        for digest, person_id in self._db.execute("SELECT digest, person_id FROM finger_digests"):
+            self._gallery.add(person_id, (digest,))
 
     def close(self) -> None:
         """Close the database; the WAL is checkpointed."""
@@ -108,8 +132,11 @@ class CentralStore:
             raise
         else:
             self._db.execute("COMMIT")
+            for person_id, digests in self._filed:
+                self._gallery.add(person_id, digests)
         finally:
             self._depth = 0
+            self._filed.clear()
 
     # -- meta: the signing key and the person secret
 
@@ -138,28 +165,27 @@ class CentralStore:
 
     def digests_held_by_others(self, digests: Collection[str], person_id: str) -> set[str]:
         """Those of `digests` that some person other than `person_id` has on file."""
-        unique = sorted(set(digests))
-        if not unique:
-            return set()
-        marks = ",".join("?" * len(unique))
-        rows = self._db.execute(
-            f"SELECT DISTINCT digest FROM finger_digests WHERE digest IN ({marks}) AND person_id != ?",  # noqa: S608 (only `?` marks are formatted in)
-            (*unique, person_id),
-        ).fetchall()
-        return {row[0] for row in rows}
+        held = self._gallery.held_by_others(digests, person_id)
+        for filed_id, filed_digests in self._filed:  # filed earlier in this transaction
+            if filed_id != person_id:
+                held.update(set(digests).intersection(filed_digests))
+        return held
 
     def file_person(self, person_id: str, request_id: str, digests: Collection[str], filed_at: str) -> bool:
-        """Put a person on file with their finger digests, unless they are already: the first record wins."""
+        """Put a person on file with their finger digests, unless they are already: the first record wins.
+
+        Call it inside `transaction()`: the digests join the gallery when that transaction commits.
+        """
+        if not self._depth:
+            raise StoreError("file_person outside a transaction")
+        unique = sorted(set(digests))
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO people (person_id, first_request_id, filed_at) VALUES (?, ?, ?)",
-            (person_id, request_id, filed_at),
+            "INSERT OR IGNORE INTO people (person_id, first_request_id, filed_at, digests) VALUES (?, ?, ?, ?)",
+            (person_id, request_id, filed_at, _DIGEST_SEPARATOR.join(unique)),
         )
         if cursor.rowcount == 0:
             return False
-        self._db.executemany(
-            "INSERT OR IGNORE INTO finger_digests (digest, person_id) VALUES (?, ?)",
-            [(digest, person_id) for digest in set(digests)],
-        )
+        self._filed.append((person_id, unique))
         return True
 
     def count_people(self) -> int:
@@ -192,3 +218,36 @@ class CentralStore:
         """How many decisions of each kind central has made."""
         rows = self._db.execute("SELECT decision, COUNT(*) FROM decisions GROUP BY decision").fetchall()
         return {str(decision): int(count) for decision, count in rows}
+
+
+class Gallery:
+    """Who holds each finger digest: a digest maps to its one holder, or to the set of them when several NIKs
+    share it (a duplicate record is kept on file too)."""
+
+    def __init__(self) -> None:
+        self._holders: dict[str, str | frozenset[str]] = {}
+
+    def add(self, person_id: str, digests: Collection[str]) -> None:
+        for digest in digests:
+            held = self._holders.get(digest)
+            if held is None:
+                self._holders[digest] = person_id
+            elif isinstance(held, str):
+                if held != person_id:
+                    self._holders[digest] = frozenset((held, person_id))
+            else:
+                self._holders[digest] = held | {person_id}
+
+    def held_by_others(self, digests: Collection[str], person_id: str) -> set[str]:
+        """Those of `digests` that some person other than `person_id` holds."""
+        held: set[str] = set()
+        for digest in digests:
+            holders = self._holders.get(digest)
+            if holders is None:
+                continue
+            if isinstance(holders, str):
+                if holders != person_id:
+                    held.add(digest)
+            elif holders - {person_id}:
+                held.add(digest)
+        return held

@@ -75,20 +75,23 @@ def validate_submission(
     `now` fixes "today" for the age and date rules (so that a replay decides as it did), `secret` makes
     the citizen key, `max_bytes` bounds the message.
     """
-    parsed = _parse_json_object(raw.value, max_bytes)
-    if isinstance(parsed, RuleError):
-        return _rejected(raw, [parsed])
-    text, document = parsed
+    text = _text_of(raw.value, max_bytes)
+    if isinstance(text, RuleError):
+        return _rejected(raw, [text])
     try:
+        # A valid submission is parsed once, here; the plain JSON document only serves to reject one.
         submission = EnrollmentSubmission.model_validate_json(text, strict=True)
     except ValidationError as error:
+        document = _json_object(text)
+        if isinstance(document, RuleError):
+            return _rejected(raw, [document])
         errors = [_from_pydantic(detail) for detail in error.errors(include_input=False, include_url=False)]
         errors += _rules_on_raw_document(document, now)  # still report NIK/KK faults alongside
         return _rejected(raw, _dedupe(errors), document=document)
     nik = check_nik(submission.resident.nik, today=_local_date(now), field="resident.nik")
     errors = business_rule_errors(submission, nik, now)
     if errors:
-        return _rejected(raw, errors, document=document, nik=nik)
+        return _rejected(raw, errors, document=json.loads(text), nik=nik)
     raw_key, raw_key_encoding = _encode(raw.key)
     return SubmissionValidated(
         request_id=submission.request_id,
@@ -106,6 +109,17 @@ def validate_submission(
 
 def _parse_json_object(value: bytes | None, max_bytes: int) -> tuple[str, dict[str, Any]] | RuleError:
     """The message as text and as a JSON object, or the one error that stops it being either."""
+    text = _text_of(value, max_bytes)
+    if isinstance(text, RuleError):
+        return text
+    document = _json_object(text)
+    if isinstance(document, RuleError):
+        return document
+    return text, document
+
+
+def _text_of(value: bytes | None, max_bytes: int) -> str | RuleError:
+    """The message as text, or the error that stops it being a message at all: empty, too large, not UTF-8."""
     if not value:
         return _error("MESSAGE_EMPTY", "", "Pesan kosong.", "The message is empty.")
     if len(value) > max_bytes:
@@ -121,6 +135,11 @@ def _parse_json_object(value: bytes | None, max_bytes: int) -> tuple[str, dict[s
             "MESSAGE_NOT_UTF8", "", f"Pesan bukan UTF-8 yang sah (bait ke-{error.start}).",
             f"The message is not valid UTF-8 (byte {error.start}).",
         )
+    return text
+
+
+def _json_object(text: str) -> dict[str, Any] | RuleError:
+    """The text as a JSON object, or the error that stops it being one."""
     try:
         document = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as error:
@@ -131,7 +150,7 @@ def _parse_json_object(value: bytes | None, max_bytes: int) -> tuple[str, dict[s
         return _error(
             "MESSAGE_NOT_OBJECT", "", "Pesan harus berupa objek JSON.", "The message must be a JSON object.",
         )
-    return text, document
+    return document
 
 
 def business_rule_errors(

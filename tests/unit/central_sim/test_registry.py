@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,48 @@ def test_decision_log_masks_the_nik(registry: Registry) -> None:
     [line] = [entry for entry in logs if entry["event"] == "enrollment decided"]
     assert line["nik_masked"] == "217204******0001"
     assert NIK_A not in repr(logs)
+
+
+def test_a_person_filed_earlier_in_the_same_transaction_is_on_file(registry: Registry, store: CentralStore) -> None:
+    """A batch is one transaction: its second NIK with the first one's fingers is already a duplicate."""
+    with store.transaction():
+        assert decision_of(registry, valid_submission(nik=NIK_A, person="budi")) == CentralDecision.PRINT_READY_RECORD
+        assert decision_of(registry, valid_submission(nik=NIK_B, person="budi")) == CentralDecision.DUPLICATE_RECORD
+
+
+def test_a_rolled_back_filing_leaves_no_fingers_on_file(registry: Registry, store: CentralStore) -> None:
+    """A transaction that fails files no one: the same fingers under another NIK are a first record after it."""
+    def file_then_fail() -> None:
+        with store.transaction():
+            registry.enroll(request(valid_submission(nik=NIK_A, person="budi")))
+            raise RuntimeError("the batch fails after the filing")
+
+    with pytest.raises(RuntimeError):
+        file_then_fail()
+    assert decision_of(registry, valid_submission(nik=NIK_B, person="budi")) == CentralDecision.PRINT_READY_RECORD
+
+
+def test_a_store_written_with_the_digest_index_keeps_its_gallery(tmp_path: Path) -> None:
+    """A store whose fingers are in the `finger_digests` table (no `people.digests`) still catches a duplicate
+    after it is reopened, and files the next people in the new way."""
+    folder = tmp_path / "central"
+    first_store = CentralStore(folder)
+    key = load_signing_key(first_store)
+    Registry(first_store, key, ISSUER).enroll(request(valid_submission(nik=NIK_A, person="budi")))
+    first_store.close()
+    with sqlite3.connect(folder / "central.sqlite3") as legacy:  # as the store stood before `people.digests`
+        for person_id, digests in legacy.execute("SELECT person_id, digests FROM people").fetchall():
+            legacy.executemany("INSERT INTO finger_digests (digest, person_id) VALUES (?, ?)",
+                               [(each, person_id) for each in digests.split(" ")])
+        legacy.execute("ALTER TABLE people DROP COLUMN digests")
+    legacy.close()
+
+    store = CentralStore(folder)
+    try:
+        registry = Registry(store, key, ISSUER)
+        assert decision_of(registry, valid_submission(nik=NIK_B, person="budi")) == CentralDecision.DUPLICATE_RECORD
+        assert decision_of(registry, valid_submission(nik=NIK_C, person="siti")) == CentralDecision.PRINT_READY_RECORD
+        filed = store._db.execute("SELECT COUNT(*) FROM people WHERE digests IS NOT NULL").fetchone()[0]
+        assert filed == 2  # NIK_B (kept on file as a duplicate) and NIK_C, in the new way
+    finally:
+        store.close()

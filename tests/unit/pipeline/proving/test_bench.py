@@ -8,6 +8,7 @@ import os
 
 from events.status import RequestState, RequestStatus, TimelineEntry
 from pipeline.proving.bench.cost import Cost, cpu_seconds
+from pipeline.proving.bench.endtoend import StatusFollower
 from pipeline.proving.bench.latency import latency_report, latency_to, percentile, step_durations, summary_ms, time_to
 from pipeline.proving.bench.relay import PIPELINE_HOPS, PIPELINE_PATH
 from pipeline.topology.routes import readers_of
@@ -81,3 +82,23 @@ def test_the_cpu_of_a_live_process_is_read_from_proc_and_a_gone_one_counts_nothi
     """This test's own process has spent some CPU; a pid that does not exist adds nothing."""
     assert cpu_seconds([os.getpid()]) > 0
     assert cpu_seconds([2**22 + 7]) == 0.0
+
+
+def test_status_follower_keeps_the_latest_status_and_reads_its_timeline_at_the_end() -> None:
+    """The follower counts states as statuses come, knows when every request is collected, and gives each
+    request's latest status with its whole timeline; others' requests and unreadable values are left out."""
+    follower = StatusFollower({"r-1", "r-2"})
+    steps = [(RequestState.SUBMITTED, 0.0), (RequestState.RECORDED, 0.1), (RequestState.COLLECTED, 2.0)]
+    for count in range(1, len(steps) + 1):
+        follower._take(b"r-1", status("r-1", *steps[:count]).model_dump_json().encode())
+    follower._take(b"r-2", status("r-2", *steps[:2]).model_dump_json().encode())
+    follower._take(b"r-3", status("r-3", *steps).model_dump_json().encode())
+    follower._take(b"r-2", b"{not json")
+    assert follower.states() == {"COLLECTED": 1, "RECORDED": 1}
+    assert follower.collected == {"r-1"}
+    assert not follower.all_collected.is_set()
+    [first] = [each for each in follower.statuses() if each.request_id == "r-1"]
+    assert [entry.state for entry in first.timeline] == [state for state, _at in steps]
+    follower._take(b"r-2", status("r-2", *steps).model_dump_json().encode())
+    assert follower.all_collected.is_set()
+    assert sorted(each.request_id for each in follower.statuses()) == ["r-1", "r-2"]
