@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 """
 
 _SIGNING_KEY = "signing_key_pem"
-_DIGEST_SEPARATOR = " "  # between the digests of `people.digests` (a digest is base64url or hex: no spaces)
+_DIGEST_SEPARATOR = " "  # between the digests of `people.digests` (a digest is 64 hex digits, `events.common.Digest`)
 _PERSON_SECRET = "person_secret"  # noqa: S105 (the name of a meta row, not a secret)
 
 
