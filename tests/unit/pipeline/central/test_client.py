@@ -31,10 +31,12 @@ class Script:
 
     answers: list[Callable[[], Any]] = field(default_factory=list)
     calls: int = 0
+    received: list[tuple[str, Any]] = field(default_factory=list)  # each call's content type and JSON body
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         answer = self.answers[min(self.calls, len(self.answers) - 1)]
         self.calls += 1
+        self.received.append((request.content_type, await request.json()))
         result = answer()
         if asyncio.iscoroutine(result):
             result = await result
@@ -95,6 +97,16 @@ async def test_server_errors_are_retried_with_growing_jittered_delays(central: t
     assert response.request_id == "req-1"
     assert script.calls == 3
     assert sleeps.delays == [0.2, 0.4]
+
+
+async def test_every_try_sends_the_enrollment_as_json(central: tuple[Script, str]) -> None:
+    """The body central reads is the enrollment, as JSON with its content type, the same on every try."""
+    script, url = central
+    script.answers = [status(503), ok]
+    enrollment = {"request_id": "req-1", "resident": {"full_name": "Siti Rahayu", "nik": "2172014503010012"}}
+    async with client(url) as link:
+        await link.enroll(enrollment)
+    assert script.received == [("application/json", enrollment)] * 2
 
 
 async def test_retry_after_is_honoured(central: tuple[Script, str]) -> None:
