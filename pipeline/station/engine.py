@@ -296,9 +296,10 @@ class PrintEngine:
             return False
         stock = self.journal.blank_stock()
         if stock <= 0:
-            noted = self.journal.mark_waiting()
-            for job_key in noted:
-                log.info("out of blanks: job waits", job_key=job_key)
+            for row in self.journal.mark_waiting():
+                # Each line names its own job: the context bound last belongs to another one.
+                bind_message_context(station_id=self.config.station_id, request_id=row.request_id, job_id=row.job_id)
+                log.info("out of blanks: job waits", job_key=row.job_key)
             self.observe()
             return False  # nothing more to do until a restock
         chosen: list[QueuedJob] = []

@@ -360,8 +360,9 @@ class Journal:
         return [QueuedJob(row["job_key"], row["request_id"], int(row["priority"]), int(row["arrival"]))
                 for row in rows]
 
-    def mark_waiting(self) -> list[str]:
-        """Out of blanks: every verified job waits; the ones never noted get one WAITING_FOR_BLANKS note."""
+    def mark_waiting(self) -> list[JobRow]:
+        """Out of blanks: every verified job waits; the ones never noted get one WAITING_FOR_BLANKS note, and
+        are returned."""
         with self._tx() as db:
             rows = self._jobs_in(db, "SELECT * FROM jobs WHERE state = ? AND owned = 1 ORDER BY arrival",
                                  (JobState.VERIFIED.value,))
@@ -373,7 +374,7 @@ class Journal:
                            (JobState.WAITING.value, now_text(), row.job_key))
                 if first:
                     self._add_status_note(db, row, "WAITING_FOR_BLANKS", WAITING_NOTE, suffix="waiting")
-                    noted.append(row.job_key)
+                    noted.append(row)
         return noted
 
     def request_has_card(self, request_id: str, job_key: str) -> bool:

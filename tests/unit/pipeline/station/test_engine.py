@@ -7,6 +7,8 @@ import json
 import stat
 
 import pytest
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from events.printing import PrintRequested, StationInventory
 from pipeline.station.config import StationConfig
@@ -269,6 +271,19 @@ async def test_out_of_blanks_jobs_wait_with_one_note_each_and_print_on_restock(s
     assert len(kafka.cards()) == 2
     assert kafka.inventory()[-1].blank_stock == 3
     assert len(kafka.notes()) == 2
+
+
+async def test_each_out_of_blanks_line_names_its_own_request(station_config: StationConfig) -> None:
+    """The log line of each job that waits for blanks carries that job's request, not the last one bound."""
+    config = dataclasses.replace(station_config, initial_blanks=0)
+    kafka = FakeKafka()
+    jobs = [valid_job() for _ in range(3)]
+    kafka.produce(*jobs)
+    with capture_logs(processors=[merge_contextvars]) as logs:  # the message context bound for each line
+        await run_station(config, kafka)
+    waiting = [line for line in logs if line["event"] == "out of blanks: job waits"]
+    assert sorted(line["request_id"] for line in waiting) == sorted(job.request_id for job in jobs)
+    assert all(line["job_key"].startswith(line["job_id"]) for line in waiting)
 
 
 async def test_when_blanks_are_short_first_time_requests_print_before_replacements(
