@@ -94,7 +94,7 @@ class CentralStore:
         self._depth = 0
         self._person_secret = self._meta_or_create(_PERSON_SECRET, lambda: secrets.token_bytes(32))
         self._gallery = Gallery()
-        self._filed: list[tuple[str, Collection[str]]] = []  # filed in the open transaction, not yet committed
+        self._pending = Gallery()  # filed in the open transaction: joins `_gallery` when it commits
         try:
             self._read_gallery()
         except sqlite3.Error as error:
@@ -132,11 +132,10 @@ class CentralStore:
             raise
         else:
             self._db.execute("COMMIT")
-            for person_id, digests in self._filed:
-                self._gallery.add(person_id, digests)
+            self._gallery.update(self._pending)
         finally:
             self._depth = 0
-            self._filed.clear()
+            self._pending = Gallery()
 
     # -- meta: the signing key and the person secret
 
@@ -165,11 +164,7 @@ class CentralStore:
 
     def digests_held_by_others(self, digests: Collection[str], person_id: str) -> set[str]:
         """Those of `digests` that some person other than `person_id` has on file."""
-        held = self._gallery.held_by_others(digests, person_id)
-        for filed_id, filed_digests in self._filed:  # filed earlier in this transaction
-            if filed_id != person_id:
-                held.update(set(digests).intersection(filed_digests))
-        return held
+        return self._gallery.held_by_others(digests, person_id) | self._pending.held_by_others(digests, person_id)
 
     def file_person(self, person_id: str, request_id: str, digests: Collection[str], filed_at: str) -> bool:
         """Put a person on file with their finger digests, unless they are already: the first record wins.
@@ -185,7 +180,7 @@ class CentralStore:
         )
         if cursor.rowcount == 0:
             return False
-        self._filed.append((person_id, unique))
+        self._pending.add(person_id, unique)
         return True
 
     def count_people(self) -> int:
@@ -237,6 +232,12 @@ class Gallery:
                     self._holders[digest] = frozenset((held, person_id))
             else:
                 self._holders[digest] = held | {person_id}
+
+    def update(self, other: Gallery) -> None:
+        """Take in everyone `other` holds."""
+        for digest, holders in other._holders.items():
+            for person_id in (holders,) if isinstance(holders, str) else holders:
+                self.add(person_id, (digest,))
 
     def held_by_others(self, digests: Collection[str], person_id: str) -> set[str]:
         """Those of `digests` that some person other than `person_id` holds."""

@@ -84,8 +84,7 @@ class StatusFollower:
 
     def __init__(self, request_ids: set[str]) -> None:
         self.request_ids = request_ids
-        self.latest: dict[str, bytes] = {}
-        self.latest_state: dict[str, RequestState] = {}
+        self.latest: dict[str, tuple[RequestState, bytes]] = {}  # by request: the latest status's state and bytes
         self.collected: set[str] = set()
         self.all_collected = asyncio.Event()
         self.last_collected_at = 0.0  # time.perf_counter()
@@ -101,8 +100,7 @@ class StatusFollower:
             return
         with contextlib.suppress(ValidationError):
             status = _StateOf.model_validate_json(value)
-            self.latest[status.request_id] = value
-            self.latest_state[status.request_id] = status.state
+            self.latest[status.request_id] = (status.state, value)
             if status.state == RequestState.COLLECTED and status.request_id not in self.collected:
                 self.collected.add(status.request_id)
                 self.last_collected_at = time.perf_counter()
@@ -112,14 +110,14 @@ class StatusFollower:
     def statuses(self) -> list[RequestStatus]:
         """The latest status of each request, timeline and all (a status that does not read is left out)."""
         read: list[RequestStatus] = []
-        for value in self.latest.values():
+        for _state, value in self.latest.values():
             with contextlib.suppress(ValidationError):
                 read.append(RequestStatus.model_validate_json(value))
         return read
 
     def states(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for state in self.latest_state.values():
+        for state, _value in self.latest.values():
             counts[state.value] = counts.get(state.value, 0) + 1
         return dict(sorted(counts.items()))
 

@@ -42,8 +42,8 @@ STATION = "TPI-BENCH"
 CENTRAL_FLAGS = ("--latency-ms", "0", "--jitter-ms", "0", "--rate-per-second", "0")
 # Before the clock starts, a first few requests must all be collected (connections, keys, the group's assignment:
 # a system that stalls here is broken, not slow), then the rest of the warm-up runs at full load: the broker's
-# JVM compiles its hot paths (C1, then C2) during its first ten thousand requests or so, its compiler threads
-# taking half of its CPU, and a window measured while it does so counts that compilation in every figure.
+# JVM keeps compiling its hot paths (C1, then C2) through its first several thousand requests, and a window
+# measured while it does so counts that compilation in every figure.
 FIRST_WARM_UP = 50
 FIRST_WARM_UP_TIMEOUT = 90.0
 DEFAULT_WARM_UP = 15000
