@@ -54,6 +54,7 @@ def test_bench_collects_every_request_and_reports_its_figures(tmp_path: Path) ->
     assert result["dlq"]["count"] == 20
     assert result["machine"]["cpu_count"] >= 1
     assert result["machine"]["kafka_version"]
+    assert result["machine"]["file_create_cpu_ms_at_start"] >= 0
 
     # The main run is authenticated; the comparison broker relays the same records in each mode.
     assert result["kafka_security"] == "SASL_PLAINTEXT/SCRAM-SHA-512"

@@ -9,5 +9,5 @@
 | `dlq.py` | how fast a dead-letter backlog drains once central is back (`ektp bench dlq`) |
 | `security.py` | what SCRAM and TLS cost the baseline relay beside plaintext, on a comparison broker of its own |
 | `central.py` | decisions per second the central client gets from central-sim (`ektp bench central`) |
-| `latency.py`, `machine.py` | percentiles from status timelines; the description of the machine |
+| `latency.py`, `machine.py` | percentiles from status timelines; the machine, and what a file costs its disk |
 """

@@ -1,15 +1,17 @@
-"""The bench's pure parts: percentiles from status timelines, the relay's path."""
+"""The bench's pure parts: percentiles from status timelines, the relay's path, the disk probe."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import os
+from pathlib import Path
 
 from events.status import RequestState, RequestStatus, TimelineEntry
 from pipeline.proving.bench.cost import Cost, cpu_seconds
 from pipeline.proving.bench.endtoend import StatusFollower
 from pipeline.proving.bench.latency import latency_report, latency_to, percentile, step_durations, summary_ms, time_to
+from pipeline.proving.bench.machine import file_create_cpu_ms
 from pipeline.proving.bench.relay import PIPELINE_HOPS, PIPELINE_PATH
 from pipeline.topology.routes import readers_of
 from pipeline.topology.topics import BY_NAME
@@ -25,6 +27,14 @@ def status(request_id: str, *steps: tuple[RequestState, float]) -> RequestStatus
         updated_at=T0 + dt.timedelta(seconds=last_at), office_code="2172", explanation_id="-", explanation_en="-",
         timeline=timeline,
     )
+
+
+def test_the_disk_probe_leaves_its_files_where_it_made_them(tmp_path: Path) -> None:
+    # Deleting them would make the run's own creates dearer (machine.file_create_cpu_ms).
+    cost = file_create_cpu_ms(tmp_path, count=5)
+    assert cost >= 0
+    made = sorted(path.name for path in (tmp_path / "file-create-probe").iterdir())
+    assert made == sorted(f"probe-{index}.png" for index in range(5))
 
 
 def test_percentiles_use_the_nearest_rank() -> None:
