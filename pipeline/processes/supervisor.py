@@ -75,6 +75,7 @@ class Supervisor:
         pid = self.pid_of(service.name)
         started = pid is None
         if pid is None:
+            self._forget_ended(service.name)
             self.pids.mkdir(parents=True, exist_ok=True)
             self.logs.mkdir(parents=True, exist_ok=True)
             with self.log_path(service.name).open("ab") as log:
@@ -119,6 +120,16 @@ class Supervisor:
         if child is not None:
             child.wait()
         return True
+
+    def _forget_ended(self, name: str) -> None:
+        """Forget the child `name` that ended without `stop` (SIGKILLed, crashed), through its `Popen`.
+
+        `pid_of` may have reaped it already; `poll` then records it as ended. A `Popen` dropped without
+        knowing its child ended warns, as it is collected, that the child still runs.
+        """
+        child = self._children.pop(name, None)
+        if child is not None:
+            child.poll()
 
     @property
     def started(self) -> list[str]:

@@ -1,14 +1,20 @@
-"""`ektp down` on a process that does not stop: its stacks reach its log, then it is killed."""
+"""The supervisor's processes: one that does not stop leaves its stacks in its log and is killed; one that died
+without `stop` is forgotten cleanly when started again."""
 
 from __future__ import annotations
 
+import gc
+import os
+import signal
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
 from pipeline.config import Settings
 from pipeline.processes.supervisor import Service, Supervisor
+from tests.support.waiting import wait_until
 
 # Each ignores SIGTERM and dumps its stacks on SIGQUIT as the worker and the station do.
 # This one blocks its only thread: only faulthandler's thread stacks can say where.
@@ -66,3 +72,30 @@ async def test_a_process_deaf_to_sigterm_leaves_its_stacks_in_its_log_and_is_kil
     log = supervisor.log_path("stubborn").read_text(errors="replace")
     assert "most recent call first" in log
     assert where in log
+
+
+async def test_a_service_that_died_without_stop_is_forgotten_cleanly_when_started_again(tmp_path: Path) -> None:
+    """A worker SIGKILLed (as the chaos suite does) and started again: the first process's Popen learns it ended.
+
+    Dropped without knowing, it would warn, as it is collected, that a dead process "is still running".
+    """
+    supervisor = Supervisor(Settings(run_dir=tmp_path))
+
+    async def always() -> bool:
+        return True
+
+    service = Service("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], always)
+    first = await supervisor.start(service)
+    os.kill(first.pid, signal.SIGKILL)
+    wait_until(lambda: supervisor.pid_of("sleeper") is None, timeout=10.0, what="the SIGKILLed sleeper is gone")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        second = await supervisor.start(service)
+        gc.collect()
+    supervisor.stop("sleeper", timeout=10.0)
+
+    assert second.started
+    assert second.pid != first.pid
+    assert [str(warning.message) for warning in caught if issubclass(warning.category, ResourceWarning)] == []
+    assert supervisor.running() == []
