@@ -71,7 +71,7 @@ def test_the_readme_layout_table_is_the_tree() -> None:
     layout = readme[readme.index("## Layout"):readme.index("## Measured on this machine")]
     rows = set(ROW.findall(layout))
     folders = {path.relative_to(ROOT).as_posix() for path in packages_under(ROOT / "pipeline")}
-    folders |= {"events", "processors", "central_sim", "docs", "deploy", "examples", "tests"}
+    folders |= {"events", "processors", "central_sim", "docs", "deploy", "examples", "tests", "bench"}
     assert rows == folders
 
 
