@@ -21,6 +21,11 @@ from pipeline.logs import get_logger
 log = get_logger(__name__)
 Probe = Callable[[], Awaitable[bool]]
 
+# Every process a supervisor of this process started, by pid, until its exit is collected. One supervisor may stop
+# what another started (`ektp down`, the tests' fixtures): whichever finds it ended collects it through its
+# `Popen`, which otherwise would warn, as it is collected, that a process long gone still runs.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
 
 @dataclass(frozen=True)
 class Service:
@@ -65,8 +70,7 @@ class Supervisor:
         except OSError:
             return None
         if state == "Z":
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
+            _reap(pid)
             return None
         return pid if [part.decode() for part in cmdline] == argv else None
 
@@ -85,6 +89,7 @@ class Supervisor:
                 )
             pid = process.pid
             self._children[service.name] = process
+            _STARTED[pid] = process
             (self.pids / f"{service.name}.json").write_text(json.dumps({"pid": pid, "argv": service.argv}))
         deadline = time.monotonic() + timeout
         while not await service.ready():
@@ -103,7 +108,7 @@ class Supervisor:
         child = self._children.pop(name, None)
         if pid is None:
             if child is not None:
-                child.wait()  # it exited on its own: reap it
+                _reap(child.pid)  # it exited on its own
             return False
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
@@ -117,19 +122,14 @@ class Supervisor:
                 os.killpg(pid, signal.SIGKILL)
             _wait_exit(pid, 10.0)
             self.killed.append(name)
-        if child is not None:
-            child.wait()
+        _reap(pid)
         return True
 
     def _forget_ended(self, name: str) -> None:
-        """Forget the child `name` that ended without `stop` (SIGKILLed, crashed), through its `Popen`.
-
-        `pid_of` may have reaped it already; `poll` then records it as ended. A `Popen` dropped without
-        knowing its child ended warns, as it is collected, that the child still runs.
-        """
+        """Forget the child `name` that ended without `stop` (SIGKILLed, crashed); its exit is collected."""
         child = self._children.pop(name, None)
         if child is not None:
-            child.poll()
+            _reap(child.pid)
 
     @property
     def started(self) -> list[str]:
@@ -155,10 +155,19 @@ def _exited(pid: int) -> bool:
     except OSError:
         return True
     if state == "Z":
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+        _reap(pid)
         return True
     return False
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit of `pid`, which has ended, through its `Popen` when a supervisor here started it."""
+    child = _STARTED.pop(pid, None)
+    if child is None:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    elif child.poll() is None:
+        _STARTED[pid] = child  # not ended after all (SIGKILL not yet through): kept until it is
 
 
 def _wait_exit(pid: int, timeout: float) -> bool:

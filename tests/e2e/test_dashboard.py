@@ -36,7 +36,6 @@ SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
 HEX_DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
 DECIDED = {RequestState.PRINT_READY_RECORD, RequestState.PRINT_QUEUED, RequestState.WAITING_FOR_BLANKS,
            RequestState.PRINTED, RequestState.READY_FOR_PICKUP, RequestState.COLLECTED}
-KEPT_SUPERVISORS: list[Supervisor] = []
 
 
 def dashboard_url(system: Settings) -> str:
@@ -123,11 +122,9 @@ async def test_page_loads_and_its_counts_move_while_events_flow(page: Page, syst
 async def worker_without_auto_replay(system: Settings) -> AsyncIterator[None]:
     """The system's worker restarted with automatic replay off (same consumer group), and back afterwards.
 
-    The supervisor that restarts it is kept until the end of the run: it holds the restored worker's process
-    handle, which must outlive the process (the `system` fixture stops it by its pid file).
+    The `system` fixture's own supervisor stops the restored worker at the end, by its pid file.
     """
     supervisor = Supervisor(system)
-    KEPT_SUPERVISORS.append(supervisor)
 
     def worker_of(settings: Settings) -> Service:
         return next(service for service in services(settings, station=STATION) if service.name == "worker")

@@ -1,5 +1,5 @@
 """The supervisor's processes: one that does not stop leaves its stacks in its log and is killed; one that died
-without `stop` is forgotten cleanly when started again."""
+without `stop`, or that another supervisor stopped, leaves no handle behind that thinks it still runs."""
 
 from __future__ import annotations
 
@@ -99,3 +99,24 @@ async def test_a_service_that_died_without_stop_is_forgotten_cleanly_when_starte
     assert second.pid != first.pid
     assert [str(warning.message) for warning in caught if issubclass(warning.category, ResourceWarning)] == []
     assert supervisor.running() == []
+
+
+async def test_a_process_one_supervisor_started_and_another_stopped_leaves_no_handle_behind(tmp_path: Path) -> None:
+    """`ektp up` and the tests' fixtures stop by pid file what another supervisor of the process started: the
+    starter's handle learns the process ended, and is collected without warning that it still runs."""
+    settings = Settings(run_dir=tmp_path)
+
+    async def always() -> bool:
+        return True
+
+    starter = Supervisor(settings)
+    await starter.start(Service("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], always))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert Supervisor(settings).stop("sleeper", timeout=10.0)
+        del starter
+        gc.collect()
+
+    assert [str(warning.message) for warning in caught if issubclass(warning.category, ResourceWarning)] == []
+    assert Supervisor(settings).running() == []
