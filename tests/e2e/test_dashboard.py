@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import os
 import random
 import re
 from collections.abc import AsyncIterator
@@ -27,16 +26,12 @@ from pipeline.processes.system import services
 from pipeline.proving.synthetic import GeneratedSubmission, generate_submissions
 from pipeline.station.inventory import restock
 from tests.e2e.conftest import STATION
-from tests.support import ROOT
 from tests.support.outage import outage
+from tests.support.screenshots import screenshot_path
 from tests.support.topics import Records, read_until
 
 pytestmark = pytest.mark.e2e
 
-# The README's picture is this test's screenshot under load; it lands in docs/ only when asked for, so that a run
-# of the tests leaves the checkout as it found it.
-README_SCREENSHOT = ROOT / "docs" / "dashboard.png"
-UPDATE_SCREENSHOT = "EKTP_UPDATE_SCREENSHOT"
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
 HEX_DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
 DECIDED = {RequestState.PRINT_READY_RECORD, RequestState.PRINT_QUEUED, RequestState.WAITING_FOR_BLANKS,
@@ -100,8 +95,8 @@ async def until_topic_count(page: Page, topic: str, at_least: int, timeout: floa
 
 async def test_page_loads_and_its_counts_move_while_events_flow(page: Page, system: Settings, tmp_path: Path) -> None:
     """Submissions sent while the page is open raise the intake's and the printer's counts; a screenshot under
-    load is taken (the README's, with `EKTP_UPDATE_SCREENSHOT=1`)."""
-    screenshot = README_SCREENSHOT if os.environ.get(UPDATE_SCREENSHOT) == "1" else tmp_path / "dashboard.png"
+    load is taken (the README's picture, `tests.support.screenshots`)."""
+    screenshot = screenshot_path("dashboard.png", tmp_path)
     await expect(page).to_have_title(re.compile("Dasbor Operator KTP-el"))
     await expect(page.locator("#link-state")).to_have_class(re.compile(r"\bup\b"))
     await expect(page.locator('#flow [data-step="intake"]')).to_be_visible()

@@ -25,8 +25,8 @@ from pipeline.desk.enroll import send_submissions
 from pipeline.proving.synthetic import generate_submissions
 from pipeline.topology.topics import REQUEST_STATUS
 from processors.status import explain
-from tests.support import ROOT
 from tests.support.env import free_port
+from tests.support.screenshots import screenshot_path
 from tests.support.topics import read_until
 from tests.support.waiting import wait_until_async
 from tests.unit.pipeline.dashboard.fakes import (
@@ -42,7 +42,6 @@ from tests.unit.pipeline.dashboard.fakes import (
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOT = ROOT / "docs" / "cek.png"
 BORN = dt.date(1990, 8, 17)
 PHONE: ViewportSize = {"width": 390, "height": 844}
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
@@ -102,7 +101,7 @@ async def test_a_request_in_each_state_shows_that_state_and_its_explanation(
 
 
 async def test_on_the_running_system_a_recorded_request_is_found_by_its_id_and_birth_date(
-    browser: Browser, system: Settings,
+    browser: Browser, system: Settings, tmp_path: Path,
 ) -> None:
     [submission] = generate_submissions(1, seed=2026_12_03, today=dt.datetime.now(WIB).date())
     document = submission.document()
@@ -130,8 +129,7 @@ async def test_on_the_running_system_a_recorded_request_is_found_by_its_id_and_b
         text = await page.content()
         assert SIXTEEN_DIGITS.search(text) is None, "a full NIK reached the citizens' page"
         assert document["resident"]["full_name"] not in text
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        await page.screenshot(path=str(SCREENSHOT), full_page=True)
+        await page.screenshot(path=str(screenshot_path("cek.png", tmp_path)), full_page=True)
         await look_up(page, submission.request_id or "", born - dt.timedelta(days=1))
         await expect(page.locator("#problem")).to_be_visible()
     finally:
