@@ -22,8 +22,8 @@ log = get_logger(__name__)
 Probe = Callable[[], Awaitable[bool]]
 
 # Every process a supervisor of this process started, by pid, until its exit is collected. One supervisor may stop
-# what another started (`ektp down`, the tests' fixtures): whichever finds it ended collects it through its
-# `Popen`, which otherwise would warn, as it is collected, that a process long gone still runs.
+# what another started (`ektp demo`'s `up` and `down`, the tests' fixtures): whichever finds it ended collects it
+# through its `Popen`, which otherwise would warn, as it is collected, that a process long gone still runs.
 _STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 
@@ -105,11 +105,10 @@ class Supervisor:
         """SIGTERM, wait, then SIGKILL; True when it was running."""
         pid = self.pid_of(name)
         (self.pids / f"{name}.json").unlink(missing_ok=True)
-        child = self._children.pop(name, None)
         if pid is None:
-            if child is not None:
-                _reap(child.pid)  # it exited on its own
+            self._forget_ended(name)  # it exited on its own
             return False
+        self._children.pop(name, None)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
         if not _wait_exit(pid, timeout):

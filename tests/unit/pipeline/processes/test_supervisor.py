@@ -74,24 +74,27 @@ async def test_a_process_deaf_to_sigterm_leaves_its_stacks_in_its_log_and_is_kil
     assert where in log
 
 
+async def _always() -> bool:
+    return True
+
+
+# A service ready at once that would run for a minute: each test ends it itself.
+SLEEPER = Service("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], _always)
+
+
 async def test_a_service_that_died_without_stop_is_forgotten_cleanly_when_started_again(tmp_path: Path) -> None:
     """A worker SIGKILLed (as the chaos suite does) and started again: the first process's Popen learns it ended.
 
     Dropped without knowing, it would warn, as it is collected, that a dead process "is still running".
     """
     supervisor = Supervisor(Settings(run_dir=tmp_path))
-
-    async def always() -> bool:
-        return True
-
-    service = Service("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], always)
-    first = await supervisor.start(service)
+    first = await supervisor.start(SLEEPER)
     os.kill(first.pid, signal.SIGKILL)
     wait_until(lambda: supervisor.pid_of("sleeper") is None, timeout=10.0, what="the SIGKILLed sleeper is gone")
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        second = await supervisor.start(service)
+        second = await supervisor.start(SLEEPER)
         gc.collect()
     supervisor.stop("sleeper", timeout=10.0)
 
@@ -102,15 +105,11 @@ async def test_a_service_that_died_without_stop_is_forgotten_cleanly_when_starte
 
 
 async def test_a_process_one_supervisor_started_and_another_stopped_leaves_no_handle_behind(tmp_path: Path) -> None:
-    """`ektp up` and the tests' fixtures stop by pid file what another supervisor of the process started: the
-    starter's handle learns the process ended, and is collected without warning that it still runs."""
+    """`ektp demo` (`up`, then `down`) and the tests' fixtures stop by pid file what another supervisor of the
+    process started: the starter's handle learns the process ended, and is collected without warning."""
     settings = Settings(run_dir=tmp_path)
-
-    async def always() -> bool:
-        return True
-
     starter = Supervisor(settings)
-    await starter.start(Service("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], always))
+    await starter.start(SLEEPER)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
