@@ -6,12 +6,13 @@ killed between any two lines resumes from the journal (recovery.py) and never pr
 
 A step takes every job that is ready for it, up to `StationConfig.batch_size`, and makes its durable
 change for all of them in one synced transaction (group commit): one for the batch's verdicts, one that
-reserves the batch's blanks (the jobs are then `printing`), and, once the batch's cards are written, one
-that records them `printed` with their print.completed in the outbox. With one job ready a batch is that
-job, so a lone card waits for nothing. Between the reserving and the recording transactions every job of
-the batch is `printing`, with or without its card file, which is the state recovery settles for a single
-card; a batch that prints for longer than `StationConfig.batch_record_after` records the cards printed so
-far before it goes on, so that no card waits for the rest of its batch to be reported.
+reserves the batch's blanks (the jobs are then `printing`), and, once the batch's cards are written (temp
+files, synced together, renamed into place: render.py), one that records them `printed` with their
+print.completed in the outbox. With one job ready a batch is that job, so a lone card waits for nothing.
+Between the reserving and the recording transactions every job of the batch is `printing`, with or without
+its card file, which is the state recovery settles for a single card; a batch that prints for longer than
+`StationConfig.batch_record_after` records the cards printed so far before it goes on, so that no card
+waits for the rest of its batch to be reported.
 
 At info level a card logs one line, its outcome (printed, found printed after a restart, misprinted), besides
 every warning and alert; the steps before it (journaled, verified, blank reserved) log at debug, since the
@@ -28,6 +29,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -42,7 +44,15 @@ from pipeline.station.journal import IncomingJob, JobRow, Journal, OutboxMessage
 from pipeline.station.metrics import StationMetrics
 from pipeline.station.queue import QueuedJob
 from pipeline.station.recovery import Ownership, Resume, resume_action, settle_ownership
-from pipeline.station.render import card_path, card_png, fsync_folder, instant_png, write_card
+from pipeline.station.render import (
+    card_path,
+    card_png,
+    fsync_folder,
+    instant_png,
+    place_card,
+    sync_files,
+    write_partial,
+)
 from pipeline.station.verify import Refused, Verdict, Verified
 from pipeline.topology.topics import PRINT_COMPLETED
 
@@ -122,7 +132,7 @@ class PrintEngine:
         self._observed_at = -OBSERVE_EVERY
         self._observe_due = False
         self._winding_down = False
-        # write_card fsyncs the half-written card before it runs `halfway`, so that the hook kills the station
+        # write_partial fsyncs the half-written card before it runs `halfway`, so that the hook kills the station
         # with half a card on disk; only a hook set at mid_render needs that, every other station spares it.
         self._mid_render: Callable[[], None] | None = None
         if self.crash.point is CrashPoint.MID_RENDER:
@@ -334,43 +344,58 @@ class PrintEngine:
         """Print a batch of reserved jobs, then record the results in one transaction.
 
         A job whose card file already exists was printed before a restart: it is recorded, never printed
-        again. A batch that runs longer than `batch_record_after` records what it has printed so far and
-        goes on with the rest.
+        again. The others' cards are written off the event loop (`_write_cards`), then renamed into place
+        on it. A batch whose cards take longer than `batch_record_after` to write records what it has
+        printed so far and goes on with the rest.
         """
         batch = _PrintResults()
-        started = time.monotonic()
-        for index, row in enumerate(rows, start=1):
-            if self._winding_down:
-                break
-            await self._print_one(row, batch)
-            if index < len(rows) and time.monotonic() - started >= self.config.batch_record_after:
+        to_print: list[JobRow] = []
+        for row in rows:
+            assert row.card_serial is not None  # a job in `printing` has its serials
+            png = card_path(self.config.out_dir, row.card_serial)
+            if resume_action(row.state, owned=row.owned, png_exists=png.exists()) is Resume.COUNT_AS_PRINTED:
+                # Killed after the card came out and before the journal said so: it is printed, once.
+                batch.printed.append((row, dt.datetime.fromtimestamp(png.stat().st_mtime, dt.UTC), True))
+            elif self._misprinted(row):
+                batch.misprinted.append(row)
+            else:
+                to_print.append(row)
+        while to_print and not self._winding_down:
+            written = await asyncio.to_thread(self._write_cards, to_print)
+            to_print = to_print[len(written):]
+            for row, printed_at, partial in written:
+                place_card(partial)
+                self.crash.reached(CrashPoint.AFTER_PNG)
+                batch.printed.append((row, printed_at, False))
+            if to_print:
                 self._record(batch)
-                batch, started = _PrintResults(), time.monotonic()
+                batch = _PrintResults()
         self._record(batch)
 
-    async def _print_one(self, row: JobRow, batch: _PrintResults) -> None:
-        assert row.card_serial is not None  # a job in `printing` has its serials
-        png = card_path(self.config.out_dir, row.card_serial)
-        if resume_action(row.state, owned=row.owned, png_exists=png.exists()) is Resume.COUNT_AS_PRINTED:
-            # Killed after the card came out and before the journal said so: it is printed, once.
-            batch.printed.append((row, dt.datetime.fromtimestamp(png.stat().st_mtime, dt.UTC), True))
-            return
-        if self._misprinted(row):
-            batch.misprinted.append(row)
-            return
-        printed_at = self.clock()
-        if self.config.instant:
-            # A placeholder's write is shorter than a hop to a thread and back: it stays on the loop.
-            write_card(self.config.out_dir, row.card_serial, instant_png(), halfway=self._mid_render, sync_folder=False)
-        else:
-            data = await asyncio.to_thread(
-                card_png, row.job().card, card_serial=row.card_serial, issued_on=printed_at.astimezone(WIB).date()
-            )
-            await asyncio.to_thread(
-                write_card, self.config.out_dir, row.card_serial, data, halfway=self._mid_render, sync_folder=False,
-            )
-        self.crash.reached(CrashPoint.AFTER_PNG)
-        batch.printed.append((row, printed_at, False))
+    def _write_cards(self, rows: Sequence[JobRow]) -> list[tuple[JobRow, dt.datetime, Path]]:
+        """Write the rows' cards as temp files in order, then sync them together; runs on a thread.
+
+        Stops early when the station winds down or `batch_record_after` has passed, so that the cards
+        written so far are placed and recorded first. Returns the cards written, each with its print time.
+        A file's creation and flush wait on the file system: off the loop, they do not hold up the
+        station's intake and reports.
+        """
+        written: list[tuple[JobRow, dt.datetime, Path]] = []
+        deadline = time.monotonic() + self.config.batch_record_after
+        for row in rows:
+            if self._winding_down or (written and time.monotonic() >= deadline):
+                break
+            assert row.card_serial is not None
+            printed_at = self.clock()
+            if self.config.instant:
+                png = instant_png()
+            else:
+                png = card_png(row.job().card, card_serial=row.card_serial,
+                               issued_on=printed_at.astimezone(WIB).date())
+            written.append((row, printed_at, write_partial(self.config.out_dir, row.card_serial, png,
+                                                           halfway=self._mid_render)))
+        sync_files([partial for _row, _printed_at, partial in written])
+        return written
 
     def _record(self, batch: _PrintResults) -> None:
         """One transaction for the batch's printed cards (with their print.completed) and misprints."""

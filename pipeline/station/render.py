@@ -1,11 +1,13 @@
 """The simulated printer: a KTP-el card as a PNG, written atomically.
 
 The PNG is the card. It is written to a temp file, fsynced, renamed to `<card_serial>.png` and the folder
-fsynced (the station fsyncs it once for a batch of cards, before its journal records them): a card either
-exists whole or not at all, which is what the recovery relies on (a job in `printing` whose PNG exists was
-printed). File names hold the card serial, never the NIK. The card shows
-the full NIK, as the physical card does, so the cards folder is personal data: it is created with mode
-0700 and every card with mode 0600.
+fsynced: a card either exists whole or not at all, which is what the recovery relies on (a job in
+`printing` whose PNG exists was printed). The station writes a batch's cards that way in three passes
+(write every temp file, fsync them together, rename each) and fsyncs the folder once before its journal
+records them: a file's flush waits on the disk, and the disk takes a batch's flushes together.
+
+File names hold the card serial, never the NIK. The card shows the full NIK, as the physical card does, so
+the cards folder is personal data: it is created with mode 0700 and every card with mode 0600.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import hashlib
 import io
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -32,6 +35,7 @@ VALUE_WIDTH = 760 - 250  # from the colon to the photo
 PARTIAL_SUFFIX = ".png.partial"
 PRIVATE_DIR_MODE = 0o700
 CARD_FILE_MODE = 0o600
+SYNC_THREADS = 8  # the flushes of a batch's cards in flight at once
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -186,12 +190,21 @@ def card_path(out_dir: Path, card_serial: str) -> Path:
 def write_card(
     out_dir: Path, card_serial: str, png: bytes, *, halfway: Callable[[], None] | None = None, sync_folder: bool = True,
 ) -> Path:
-    """Write the card atomically: temp file, fsync, rename, fsync the folder. `halfway` runs mid-write.
+    """Write one card atomically: temp file, fsync, rename, fsync the folder. `halfway` runs mid-write."""
+    partial = write_partial(out_dir, card_serial, png, halfway=halfway)
+    sync_files([partial])
+    final = place_card(partial)
+    if sync_folder:
+        fsync_folder(out_dir)
+    return final
 
-    `sync_folder=False` leaves the folder's fsync to the caller, who makes one for a batch of cards
-    (`fsync_folder`) before it records any of them as printed.
+
+def write_partial(out_dir: Path, card_serial: str, png: bytes, *, halfway: Callable[[], None] | None = None) -> Path:
+    """Write a card's bytes to its temp file, not yet synced: it is no card until `place_card` renames it.
+
+    `halfway` runs mid-write, once the half written so far is synced, so that a hook killing the station
+    there leaves half a card on disk.
     """
-    final = card_path(out_dir, card_serial)
     partial = out_dir / f"{card_serial}{PARTIAL_SUFFIX}"
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, CARD_FILE_MODE)
     try:
@@ -201,13 +214,29 @@ def write_card(
             os.fsync(descriptor)
             halfway()
         _write_all(descriptor, png[half:])
-        os.fsync(descriptor)
     finally:
         os.close(descriptor)
+    return partial
+
+
+def sync_files(paths: Sequence[Path]) -> None:
+    """Make the files' contents durable, up to `SYNC_THREADS` flushes at once. Blocks: run it off the event loop."""
+    if len(paths) == 1:
+        _fsync(paths[0])
+    elif paths:
+        list(_sync_pool().map(_fsync, paths))  # list() raises the first error
+
+
+def place_card(partial: Path) -> Path:
+    """Rename a synced temp file to its card's name: from here the card exists (the folder's fsync makes it last)."""
+    final = card_path(partial.parent, partial.name.removesuffix(PARTIAL_SUFFIX))
     partial.replace(final)
-    if sync_folder:
-        fsync_folder(out_dir)
     return final
+
+
+@cache
+def _sync_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="card-sync")
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
@@ -217,7 +246,7 @@ def _write_all(descriptor: int, data: bytes) -> None:
 
 
 def remove_partial_cards(out_dir: Path) -> int:
-    """Delete half-written cards left by a crash (they are not cards); how many there were."""
+    """Delete the temp files a crash left, half written or not yet renamed (they are not cards); how many."""
     removed = 0
     for partial in out_dir.glob(f"*{PARTIAL_SUFFIX}"):
         partial.unlink(missing_ok=True)
@@ -229,6 +258,10 @@ def remove_partial_cards(out_dir: Path) -> int:
 
 def fsync_folder(path: Path) -> None:
     """Make the folder's entries (the renames of the cards written into it) durable."""
+    _fsync(path)
+
+
+def _fsync(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,14 @@ from events.common import utc_now
 from events.printing import PrintRequested
 from pipeline.config import Settings
 from pipeline.station import engine as engine_module
+from pipeline.station import render as render_module
 from pipeline.station.config import StationConfig
 from pipeline.station.crash import CrashHook, CrashPoint
 from pipeline.station.engine import PrintEngine
 from pipeline.station.errors import JwksUnavailable, StationError
 from pipeline.station.journal import MARK_OWNED, Journal
 from pipeline.station.recovery import JobState
-from pipeline.station.render import write_card
+from pipeline.station.render import place_card
 from pipeline.station.verify import Verdict
 from tests.unit.pipeline.station.harness import (
     CountingJournal,
@@ -46,18 +46,15 @@ COMMITS_PER_BATCH = 5
 
 @pytest.fixture
 def card_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The card serial of every card file the station wrote whole, across all of its lives in the test."""
+    """The card serial of every card the station put in place whole, across all of its lives in the test."""
     written: list[str] = []
 
-    def spy(
-        out_dir: Path, card_serial: str, png: bytes, *, halfway: Callable[[], None] | None = None,
-        sync_folder: bool = True,
-    ) -> Path:
-        path = write_card(out_dir, card_serial, png, halfway=halfway, sync_folder=sync_folder)
-        written.append(card_serial)
+    def spy(partial: Path) -> Path:
+        path = place_card(partial)
+        written.append(path.stem)
         return path
 
-    monkeypatch.setattr(engine_module, "write_card", spy)
+    monkeypatch.setattr(engine_module, "place_card", spy)
     return written
 
 
@@ -110,28 +107,30 @@ async def test_jobs_beyond_the_batch_size_go_in_further_batches_of_bounded_commi
 
 
 @pytest.mark.parametrize(
-    ("point", "nth", "states_at_crash", "cards_at_crash"),
+    ("point", "nth", "states_at_crash", "cards_at_crash", "temp_files_at_crash"),
     [
         # Before the batch's printing transaction: its approvals are journaled, nothing more.
-        (CrashPoint.AFTER_VERIFY, 3, {JobState.VERIFIED: 3}, 0),
+        (CrashPoint.AFTER_VERIFY, 3, {JobState.VERIFIED: 3}, 0, 0),
         # During it: the transaction is rolled back whole, no blank is taken.
-        (CrashPoint.MID_RESERVE, 1, {JobState.VERIFIED: 3}, 0),
-        # Between the printing and the printed transactions, before any card, mid-way, and after every card.
-        (CrashPoint.AFTER_RESERVE, 1, {JobState.PRINTING: 3}, 0),
-        (CrashPoint.MID_RENDER, 1, {JobState.PRINTING: 3}, 0),
-        (CrashPoint.MID_RENDER, 2, {JobState.PRINTING: 3}, 1),
-        (CrashPoint.AFTER_PNG, 2, {JobState.PRINTING: 3}, 2),
-        (CrashPoint.AFTER_PNG, 3, {JobState.PRINTING: 3}, 3),
+        (CrashPoint.MID_RESERVE, 1, {JobState.VERIFIED: 3}, 0, 0),
+        # Between the printing and the printed transactions: before any card; while the cards are written as
+        # temp files (the first half written, the second half written after a whole one); while they are
+        # renamed into place, once they are all synced; and after every card.
+        (CrashPoint.AFTER_RESERVE, 1, {JobState.PRINTING: 3}, 0, 0),
+        (CrashPoint.MID_RENDER, 1, {JobState.PRINTING: 3}, 0, 1),
+        (CrashPoint.MID_RENDER, 2, {JobState.PRINTING: 3}, 0, 2),
+        (CrashPoint.AFTER_PNG, 2, {JobState.PRINTING: 3}, 2, 1),
+        (CrashPoint.AFTER_PNG, 3, {JobState.PRINTING: 3}, 3, 0),
         # During the printed transaction: rolled back whole, the cards are out and the journal says printing.
-        (CrashPoint.MID_RECORD, 1, {JobState.PRINTING: 3}, 3),
+        (CrashPoint.MID_RECORD, 1, {JobState.PRINTING: 3}, 3, 0),
         # After it: the cards are recorded and their print.completed waits in the outbox.
-        (CrashPoint.AFTER_RECORD, 1, {JobState.PRINTED: 3}, 3),
-        (CrashPoint.AFTER_REPORT, 2, {JobState.PRINTED: 3}, 3),
+        (CrashPoint.AFTER_RECORD, 1, {JobState.PRINTED: 3}, 3, 0),
+        (CrashPoint.AFTER_REPORT, 2, {JobState.PRINTED: 3}, 3, 0),
     ],
 )
 async def test_a_crash_anywhere_in_a_batch_then_a_restart_prints_each_card_once_and_reports_it(
     station_config: StationConfig, card_writes: list[str], point: CrashPoint, nth: int,
-    states_at_crash: dict[JobState, int], cards_at_crash: int,
+    states_at_crash: dict[JobState, int], cards_at_crash: int, temp_files_at_crash: int,
 ) -> None:
     """Three jobs in one batch, killed at each instant of it: each card is written once, each completion sent."""
     kafka = FakeKafka()
@@ -141,7 +140,7 @@ async def test_a_crash_anywhere_in_a_batch_then_a_restart_prints_each_card_once_
         await run_station(crashing(station_config, point, nth), kafka)
     assert journal_states(station_config) == states_at_crash
     assert len(card_files(station_config.out_dir)) == cards_at_crash
-    assert len(partial_files(station_config.out_dir)) == (1 if point is CrashPoint.MID_RENDER else 0)
+    assert len(partial_files(station_config.out_dir)) == temp_files_at_crash
 
     await run_station(station_config, kafka)
 
@@ -155,6 +154,36 @@ async def test_a_crash_anywhere_in_a_batch_then_a_restart_prints_each_card_once_
     prints = [event for event in kafka.inventory() if event.reason == "print"]
     assert sum(event.change for event in prints) == -3  # one blank per card, none taken twice
     assert prints[-1].blank_stock == 7
+
+
+@pytest.mark.parametrize("instant", [False, True], ids=["rendered", "instant"])
+async def test_no_card_is_put_in_place_before_the_bytes_of_every_card_of_its_batch_are_synced(
+    station_config: StationConfig, monkeypatch: pytest.MonkeyPatch, instant: bool,
+) -> None:
+    """A card that exists is durable: each batch's temp files are all fsynced before the first is renamed."""
+    synced: set[Path] = set()
+    placed: list[Path] = []
+    sync_one = render_module._fsync
+
+    def spy_sync(path: Path) -> None:
+        sync_one(path)
+        synced.add(path)
+
+    def spy_place(partial: Path) -> Path:
+        assert partial in synced, f"{partial.name} renamed into place before it was synced"
+        assert set(partial_files(partial.parent)) <= synced, "a card placed before the rest of its batch was synced"
+        placed.append(partial)
+        return place_card(partial)
+
+    monkeypatch.setattr(render_module, "_fsync", spy_sync)
+    monkeypatch.setattr(engine_module, "place_card", spy_place)
+    config = dataclasses.replace(station_config, instant=instant, batch_record_after=math.inf)
+    kafka = FakeKafka()
+    kafka.produce(*(valid_job() for _ in range(4)))
+    await run_station(config, kafka)
+    assert len(placed) == 4
+    assert len(card_files(config.out_dir)) == 4
+    assert len(kafka.cards()) == 4
 
 
 async def test_a_long_batch_records_the_cards_it_printed_before_it_goes_on(
@@ -176,14 +205,15 @@ async def test_a_long_batch_records_the_cards_it_printed_before_it_goes_on(
 async def test_winding_down_ends_a_batch_with_its_printed_cards_recorded_and_the_rest_left_for_the_next_start(
     station_config: StationConfig, card_writes: list[str],
 ) -> None:
-    """Asked to stop after the batch's first card: that card is recorded, the others print at the next start."""
+    """Asked to stop while the batch's second card is written: the two written are put in place and recorded,
+    the third prints at the next start."""
     engine: PrintEngine | None = None
 
     def stop() -> None:
         assert engine is not None
         engine.wind_down()
 
-    config = dataclasses.replace(station_config, crash_hook=CrashHook(CrashPoint.AFTER_PNG, 1, crash=stop))
+    config = dataclasses.replace(station_config, crash_hook=CrashHook(CrashPoint.MID_RENDER, 2, crash=stop))
     kafka = FakeKafka()
     kafka.produce(*(valid_job() for _ in range(3)))
     engine = open_engine(config)
@@ -194,8 +224,9 @@ async def test_winding_down_ends_a_batch_with_its_printed_cards_recorded_and_the
         assert await engine.step() is False  # nothing more once winding down
     finally:
         engine.journal.close()
-    assert journal_states(station_config) == {JobState.REPORTED: 1, JobState.PRINTING: 2}
-    assert len(kafka.cards()) == 1
+    assert journal_states(station_config) == {JobState.REPORTED: 2, JobState.PRINTING: 1}
+    assert len(kafka.cards()) == 2
+    assert partial_files(station_config.out_dir) == []
 
     await run_station(station_config, kafka)
     assert len(kafka.cards()) == 3
