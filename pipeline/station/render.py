@@ -190,7 +190,10 @@ def card_path(out_dir: Path, card_serial: str) -> Path:
 def write_card(
     out_dir: Path, card_serial: str, png: bytes, *, halfway: Callable[[], None] | None = None, sync_folder: bool = True,
 ) -> Path:
-    """Write one card atomically: temp file, fsync, rename, fsync the folder. `halfway` runs mid-write."""
+    """Write one card atomically: temp file, fsync, rename, fsync the folder. `halfway` runs mid-write.
+
+    `sync_folder=False` leaves the folder's fsync to the caller (`fsync_folder`), as the bench's disk probe does.
+    """
     partial = write_partial(out_dir, card_serial, png, halfway=halfway)
     sync_files([partial])
     final = place_card(partial)
