@@ -65,14 +65,14 @@ class Supervisor:
             return None
         pid, argv = int(record["pid"]), record["argv"]
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state == "Z":
+                _reap(pid)
+                return None
+            cmdline = command_line(pid)
         except OSError:
             return None
-        if state == "Z":
-            _reap(pid)
-            return None
-        return pid if [part.decode() for part in cmdline] == argv else None
+        return pid if cmdline == argv else None
 
     async def start(self, service: Service, *, timeout: float = 90.0) -> Running:
         """Start `service` unless it runs, then wait until it is ready; the log says why when it is not."""
@@ -157,6 +157,22 @@ def _exited(pid: int) -> bool:
         _reap(pid)
         return True
     return False
+
+
+
+# A process shows an empty command line for a moment after its exec has begun: `Popen` returns once the exec is
+# past its point of no return, before the new program's arguments are in place.
+EXEC_SETTLE = 0.5  # seconds an empty command line is read again before it is taken as it is
+
+
+def command_line(pid: int) -> list[str]:
+    """The argv of process `pid` (`/proc/<pid>/cmdline`), read again while it is empty, for at most `EXEC_SETTLE`."""
+    deadline = time.monotonic() + EXEC_SETTLE
+    while True:
+        parts = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+        if parts or time.monotonic() >= deadline:
+            return [part.decode() for part in parts]
+        time.sleep(0.001)
 
 
 def _reap(pid: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Settings
-from pipeline.processes.supervisor import Service, Supervisor
+from pipeline.processes.supervisor import Service, Supervisor, command_line
 from tests.support.waiting import wait_until
 
 # Each ignores SIGTERM and dumps its stacks on SIGQUIT as the worker and the station do.
@@ -119,3 +119,22 @@ async def test_a_process_one_supervisor_started_and_another_stopped_leaves_no_ha
 
     assert [str(warning.message) for warning in caught if issubclass(warning.category, ResourceWarning)] == []
     assert Supervisor(settings).running() == []
+
+
+def test_a_command_line_read_while_the_exec_sets_it_up_is_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Right after `Popen` returns, the child's command line can read empty: it is read again, not taken as
+    another program's (which would make `stop` leave the process running)."""
+    empty_reads = 2
+    read_bytes = Path.read_bytes
+
+    def settling(path: Path) -> bytes:
+        nonlocal empty_reads
+        if path.name == "cmdline" and empty_reads:
+            empty_reads -= 1
+            return b""
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", settling)
+    own = [part.decode() for part in read_bytes(Path("/proc/self/cmdline")).split(b"\0")[:-1]]
+    assert command_line(os.getpid()) == own
+    assert empty_reads == 0
