@@ -180,6 +180,12 @@ class Settings(BaseSettings):
         description="Pid files, logs and data of the processes `ektp` starts",
     )
 
+    # -- every process
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop", description="The event loop of every process `ektp` starts: `uvloop` (libuv, in C), or Python's "
+        "own `asyncio`"
+    )
+
     # -- logging
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level")
     log_format: Literal["auto", "json", "console"] = Field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 import pipeline.cli.station as station_cli
@@ -30,8 +31,10 @@ from pipeline.cli import (
     up,
     worker,
 )
+from pipeline.config import Settings
 from pipeline.errors import EktpError
 from pipeline.kafka.backoff import back_off_failed_metadata_updates
+from pipeline.processes.event_loop import use_event_loop
 
 app = typer.Typer(
     name="ektp",
@@ -69,11 +72,16 @@ def main() -> None:
     """Entry point of the `ektp` console script: an `EktpError` is a message, not a stack trace.
 
     Every process the project starts is an `ektp` command (the bench's faust relay aside, which does the same),
-    so its Kafka clients get their fixes here.
+    so its Kafka clients get their fixes here, and its event loop is chosen here, before any is made.
     """
     back_off_failed_metadata_updates()
     try:
+        use_event_loop(Settings().event_loop)
         app()
+    except ValidationError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] settings from the environment (EKTP_*): {error}",
+                                   highlight=False)
+        sys.exit(1)
     except EktpError as error:
         Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
         sys.exit(1)

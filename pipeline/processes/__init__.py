@@ -1,1 +1,2 @@
-"""Starting, watching and stopping the project's processes in the background (`ektp up|down`)."""
+"""The project's processes: the event loop each runs on, and starting, watching and stopping them in the
+background (`ektp up|down`)."""

@@ -21,6 +21,7 @@ from pipeline.kafka.admin import admin_client
 from pipeline.kafka.producing import RenewingProducer
 from pipeline.kafka.security import client_options
 from pipeline.logs import get_logger
+from pipeline.processes.event_loop import event_loop_in_use
 from pipeline.station.config import STATION_ROLE, StationConfig
 from pipeline.station.engine import JobRecord, PrintEngine, Publish
 from pipeline.station.errors import StationAlreadyRunning, StationError
@@ -157,7 +158,7 @@ class StationRunner:
         log.info(
             "station ready", station_id=config.station_id, office_code=config.office_code, group_id=config.group_id,
             blank_stock=engine.journal.blank_stock(), out_dir=str(config.out_dir),
-            metrics_port=config.metrics_port or None,
+            metrics_port=config.metrics_port or None, event_loop=event_loop_in_use(),
         )
         try:
             await self._until_stopped(everything)

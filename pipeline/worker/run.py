@@ -19,6 +19,7 @@ import faust
 from pipeline.config import Settings
 from pipeline.kafka.admin import ensure_topics
 from pipeline.logs import configure_logging, dump_stacks_on_sigquit, get_logger
+from pipeline.processes.event_loop import event_loop_in_use
 from pipeline.topology.acls import WORKER_ROLE
 from pipeline.topology.routes import co_partitioned
 from pipeline.topology.topics import REGISTRY
@@ -46,6 +47,7 @@ def run_worker(app: faust.App, settings: Settings) -> None:
     asyncio.run(check_co_partitioned(settings, [*(spec.name for spec in co_partitioned()),
                                                 *(spec.name for spec in changelogs)]))
     app.conf.broker_client_id = worker_client_id()  # how the dashboard and the group's logs name this worker
+    log.info("worker starting", client_id=app.conf.broker_client_id, event_loop=event_loop_in_use())
     serve_metrics(settings.worker_metrics_port, settings.metrics_host)
     # faust would replace the root logger's handlers; ours mask NIKs, so it must leave them alone.
     worker = DeadlineWorker(app, stop_timeout=settings.worker_stop_timeout, loglevel=settings.log_level,

@@ -27,6 +27,7 @@ from pipeline.config import Settings
 from pipeline.errors import EktpError
 from pipeline.kafka.backoff import back_off_failed_metadata_updates
 from pipeline.logs import configure_logging
+from pipeline.processes.event_loop import use_event_loop
 from pipeline.proving.bench.relay import (
     PIPELINE_HOPS,
     RELAY_ROLE,
@@ -128,6 +129,7 @@ async def _stop(worker: asyncio.subprocess.Process) -> None:
 def main(argv: Sequence[str]) -> None:
     run, hops = argv[0], int(argv[1])
     settings = Settings()
+    use_event_loop(settings.event_loop)  # the pipeline's workers' loop: the ceiling is measured on the same
     configure_logging(settings)
     back_off_failed_metadata_updates()  # as in every `ektp` process: the relay's clients are the worker's
     app = build_relay_app(settings, run, hops)

@@ -209,7 +209,7 @@ def result_of(
             "approval_batch_within": settings.approval_batch_within,
             "central_concurrency": settings.central_concurrency,
             "dlq_replay_rate": settings.dlq_replay_rate, "station_instant": settings.station_instant,
-            "worker_standby_replicas": settings.worker_standby_replicas,
+            "worker_standby_replicas": settings.worker_standby_replicas, "event_loop": settings.event_loop,
             "topic_replication": settings.topic_replication, "topic_min_insync": settings.topic_min_insync,
             "central_sim": " ".join(CENTRAL_FLAGS),
         },

@@ -7,6 +7,7 @@ session timeout (`SESSION_TIMEOUT_SECONDS`).
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -60,6 +61,8 @@ async def test_a_worker_restarted_after_sigkill_goes_on_without_waiting_out_the_
     killed = Process("worker", ["worker"], settings, tmp_path)
     try:
         wait_until(lambda: "Worker ready" in killed.log(), timeout=90, what="the first worker is ready")
+        starting = [json.loads(line) for line in killed.log().splitlines() if '"worker starting"' in line]
+        assert [line["event_loop"] for line in starting] == ["uvloop"], killed.tail()  # the default loop
         await submit(settings, first)
         await read_until(settings, REQUEST_STATUS.name, awaiting_central(first["request_id"]), timeout=60)
     finally:
