@@ -57,6 +57,8 @@ def remembered_nodes(broker_data: Path) -> int | None:
     return nodes if isinstance(nodes, int) and nodes >= 1 else None
 
 
+EventLoop = Literal["uvloop", "asyncio"]  # the kinds of event loop a process may run on (processes/event_loop.py)
+
 class Settings(BaseSettings):
     """Every knob of ektp-pipeline; each is `EKTP_<NAME>` in the environment."""
 
@@ -181,7 +183,7 @@ class Settings(BaseSettings):
     )
 
     # -- every process
-    event_loop: Literal["uvloop", "asyncio"] = Field(
+    event_loop: EventLoop = Field(
         "uvloop", description="The event loop of every process `ektp` starts: `uvloop` (libuv, in C), or Python's "
         "own `asyncio`"
     )

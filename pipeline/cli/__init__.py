@@ -77,11 +77,12 @@ def main() -> None:
     back_off_failed_metadata_updates()
     try:
         use_event_loop(Settings().event_loop)
-        app()
-    except ValidationError as error:
+    except ValidationError as error:  # only the settings' own: a command's validation errors are its to report
         Console(stderr=True).print(f"[bold red]error:[/] settings from the environment (EKTP_*): {error}",
                                    highlight=False)
         sys.exit(1)
+    try:
+        app()
     except EktpError as error:
         Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
         sys.exit(1)

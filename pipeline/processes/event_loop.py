@@ -12,11 +12,10 @@ faust's consumer thread among them. `EKTP_EVENT_LOOP=asyncio` goes back to Pytho
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
 
 import uvloop
 
-EventLoop = Literal["uvloop", "asyncio"]
+from pipeline.config import EventLoop
 
 
 def use_event_loop(kind: EventLoop) -> None:
@@ -24,6 +23,6 @@ def use_event_loop(kind: EventLoop) -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy() if kind == "uvloop" else None)
 
 
-def event_loop_in_use() -> str:
+def event_loop_in_use() -> EventLoop:
     """The kind of loop this process makes (`uvloop` or `asyncio`): what the logs and the bench report."""
     return "uvloop" if isinstance(asyncio.get_event_loop_policy(), uvloop.EventLoopPolicy) else "asyncio"

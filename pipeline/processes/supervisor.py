@@ -159,7 +159,6 @@ def _exited(pid: int) -> bool:
     return False
 
 
-
 # A process shows an empty command line for a moment after its exec has begun: `Popen` returns once the exec is
 # past its point of no return, before the new program's arguments are in place.
 EXEC_SETTLE = 0.5  # seconds an empty command line is read again before it is taken as it is
