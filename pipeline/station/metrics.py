@@ -32,8 +32,8 @@ class StationMetrics:
                               registry=self.registry)
         self._server: WSGIServer | None = None
 
-    def card_printed(self) -> None:
-        self._printed.labels(self.station_id).inc()
+    def cards_printed(self, count: int) -> None:
+        self._printed.labels(self.station_id).inc(count)
 
     def misprint(self) -> None:
         self._misprints.labels(self.station_id).inc()

@@ -25,6 +25,7 @@ import aiohttp
 from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError, SecurityWarning
 from joserfc.jwk import OKPKey
+from joserfc.jws import CompactSignature
 
 from events.approval import CentralDecision
 from events.printing import PrintRequested
@@ -153,10 +154,10 @@ class ApprovalVerifier:
     async def verify(self, job: PrintRequested) -> Verdict:
         """Verified, or Refused with the reason; raises `JwksUnavailable` when it cannot tell yet."""
         token = (job.approval_token or "").strip()
-        header = _read_header(token)
-        if isinstance(header, Refused):
-            return header
-        algorithm, kid = header
+        read = _read_token(token)
+        if isinstance(read, Refused):
+            return read
+        signed, algorithm, kid = read
         key = await self.jwks.key_for(kid)
         if key is None:
             return Refused(RefusalReason.UNKNOWN_KEY, kid, "central has no key with this kid")
@@ -164,12 +165,13 @@ class ApprovalVerifier:
             with warnings.catch_warnings():
                 # joserfc flags `EdDSA` as deprecated by RFC 9864; the contract fixes that name on purpose.
                 warnings.simplefilter("ignore", SecurityWarning)
-                payload = jws.deserialize_compact(token, key, algorithms=[algorithm]).payload
+                if not jws.validate_compact(signed, key, algorithms=[algorithm]):
+                    raise BadSignatureError
         except BadSignatureError:
             return Refused(RefusalReason.BAD_SIGNATURE, kid, "the signature does not verify")
         except (JoseError, ValueError) as error:
             return Refused(RefusalReason.MALFORMED_TOKEN, kid, f"the token does not decode: {error}")
-        return self._check_claims(job, kid, payload)
+        return self._check_claims(job, kid, signed.payload)
 
     @staticmethod
     def _check_claims(job: PrintRequested, kid: str, payload: bytes) -> Verdict:
@@ -188,21 +190,22 @@ class ApprovalVerifier:
         return Verified(kid)
 
 
-def _read_header(token: str) -> tuple[str, str] | Refused:
-    """The token's (alg, kid), read before any key is chosen; or why it cannot be verified at all."""
+def _read_token(token: str) -> tuple[CompactSignature, str, str] | Refused:
+    """The token parsed, with its alg and kid, read before any key is chosen; or why it cannot be verified at all."""
     if not token:
         return Refused(RefusalReason.MISSING_TOKEN, None, "the job carries no approval token")
     try:
-        header = jws.extract_compact(token.encode("ascii")).protected
+        signed = jws.extract_compact(token.encode("ascii"))
     except (JoseError, ValueError, UnicodeError) as error:
         return Refused(RefusalReason.MALFORMED_TOKEN, None, f"not a compact JWS: {error}")
+    header = signed.protected
     kid = header.get("kid") if isinstance(header.get("kid"), str) else None
     algorithm = header.get("alg")
     if algorithm not in ALGORITHMS:
         return Refused(RefusalReason.UNSUPPORTED_ALGORITHM, kid, f"alg {algorithm!r} is not EdDSA")
     if kid is None:
         return Refused(RefusalReason.UNKNOWN_KEY, None, "the token names no kid")
-    return str(algorithm), kid
+    return signed, str(algorithm), kid
 
 
 def _subject_matches(claims: dict[str, Any], job: PrintRequested) -> bool:

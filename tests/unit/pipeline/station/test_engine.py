@@ -11,11 +11,12 @@ from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from events.printing import PrintRequested, StationInventory
+from pipeline.station import engine as engine_module
 from pipeline.station.config import StationConfig
 from pipeline.station.crash import CrashPoint
 from pipeline.station.engine import JobRecord
 from pipeline.station.errors import JwksUnavailable
-from pipeline.station.journal import Journal, card_event_id
+from pipeline.station.journal import JobRow, Journal, card_event_id
 from pipeline.station.recovery import JobState
 from pipeline.station.verify import Verdict
 from tests.unit.pipeline.station.fakes import unsigned_job
@@ -367,3 +368,47 @@ async def test_verified_jobs_get_their_blanks_before_newcomers_are_verified_unle
         assert engine.journal.state_counts() == after_the_step
     finally:
         engine.journal.close()
+
+
+@pytest.fixture
+def journal_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The job key of every job parsed again from the journal's copy."""
+    parsed: list[str] = []
+    parse = JobRow.job
+
+    def counting(row: JobRow) -> PrintRequested:
+        parsed.append(row.job_key)
+        return parse(row)
+
+    monkeypatch.setattr(JobRow, "job", counting)
+    return parsed
+
+
+async def test_jobs_taken_in_are_verified_as_intake_parsed_them(
+    station_config: StationConfig, journal_parses: list[str],
+) -> None:
+    """Verification takes the jobs intake parsed instead of parsing the journal's copies again."""
+    kafka = FakeKafka()
+    kafka.produce(valid_job(), valid_job())
+    await run_station(dataclasses.replace(station_config, instant=True), kafka)  # a drawn card reads its job
+    assert len(kafka.cards()) == 2
+    assert journal_parses == []
+
+
+@pytest.mark.parametrize("kept", [None, 1])
+async def test_jobs_not_kept_parsed_are_verified_from_the_journal(
+    station_config: StationConfig, journal_parses: list[str], monkeypatch: pytest.MonkeyPatch, kept: int | None,
+) -> None:
+    """Jobs journaled before a restart, and every job once more arrive than are kept parsed, are parsed from the
+    journal and verified."""
+    config = dataclasses.replace(station_config, instant=True)
+    kafka = FakeKafka()
+    kafka.produce(valid_job(), valid_job())
+    with pytest.raises(SimulatedCrash):
+        await run_station(crashing(config, CrashPoint.AFTER_COMMIT, 1), kafka)
+    if kept is not None:
+        monkeypatch.setattr(engine_module, "PARSED_KEPT", kept)
+    kafka.produce(valid_job(), valid_job())
+    await run_station(config, kafka)
+    assert len(kafka.cards()) == 4
+    assert len(journal_parses) == (2 if kept is None else 4)

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from events.common import utc_now
 from events.printing import PrintRequested
@@ -104,6 +105,24 @@ async def test_jobs_beyond_the_batch_size_go_in_further_batches_of_bounded_commi
     batches = math.ceil(35 / 10)
     assert 3 * batches <= commits <= COMMITS_PER_BATCH * batches  # at least verdicts, blanks and cards per batch
     assert len(card_files(config.out_dir)) == 35
+
+
+async def test_a_printed_batch_logs_one_line_naming_its_cards_and_counts_each(station_config: StationConfig) -> None:
+    """Twenty-five jobs in batches of ten: at info level one line a batch, naming each of its cards; the
+    printed counter counts every card."""
+    config = dataclasses.replace(station_config, initial_blanks=100, instant=True, batch_size=10,
+                                 batch_record_after=math.inf)
+    kafka = FakeKafka()
+    kafka.produce(*[valid_job() for _ in range(25)])
+    with capture_logs() as logs:
+        engine = await run_station(config, kafka)
+    printed = [line for line in logs if line["event"] == "cards printed"]
+    assert [line["count"] for line in printed] == [10, 10, 5]
+    assert sorted(serial for line in printed for serial in line["card_serials"]) == sorted(
+        card.card_serial for card in kafka.cards()
+    )
+    assert [line["event"] for line in logs if line["log_level"] == "info"] == ["cards printed"] * 3
+    assert engine.metrics.value("ektp_station_cards_printed_total") == 25
 
 
 @pytest.mark.parametrize(

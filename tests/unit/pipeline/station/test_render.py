@@ -10,14 +10,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from pipeline.station import render as render_module
 from pipeline.station.errors import StationError
 from pipeline.station.render import (
     CARD_SIZE,
+    SYNC_THREADS,
     card_fields,
     card_png,
     ensure_private_dir,
     remove_partial_cards,
     render_card,
+    sync_files,
     write_card,
 )
 from tests.unit.pipeline.station.fakes import unsigned_job
@@ -81,6 +84,24 @@ def test_a_card_killed_mid_write_leaves_only_a_partial_file_that_recovery_remove
     assert list(tmp_path.iterdir()) == []
     with Image.open(io.BytesIO(png)) as image:
         assert image.size == CARD_SIZE
+
+
+@pytest.mark.parametrize("count", [1, 3, SYNC_THREADS, 3 * SYNC_THREADS + 5])
+def test_a_batch_sync_flushes_every_card_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    """However the batch is shared among the sync threads, each of its files is flushed, once."""
+    flushed: list[Path] = []
+    monkeypatch.setattr(render_module, "_fsync", flushed.append)  # list.append is atomic across threads
+    paths = [tmp_path / f"TPI-01-{index:08d}.png.partial" for index in range(count)]
+    sync_files(paths)
+    assert sorted(flushed) == paths
+
+
+def test_a_batch_sync_fails_when_a_file_cannot_be_flushed(tmp_path: Path) -> None:
+    """A file that cannot be flushed fails the batch: its cards are not placed, so recovery writes them again."""
+    present = tmp_path / "TPI-01-00000001.png.partial"
+    present.write_bytes(b"card")
+    with pytest.raises(FileNotFoundError):
+        sync_files([present, tmp_path / "TPI-01-00000002.png.partial"])
 
 
 def test_an_existing_folder_others_can_read_is_refused_not_changed(tmp_path: Path) -> None:
