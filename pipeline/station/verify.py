@@ -165,12 +165,13 @@ class ApprovalVerifier:
             with warnings.catch_warnings():
                 # joserfc flags `EdDSA` as deprecated by RFC 9864; the contract fixes that name on purpose.
                 warnings.simplefilter("ignore", SecurityWarning)
-                if not jws.validate_compact(signed, key, algorithms=[algorithm]):
-                    raise BadSignatureError
+                signature_verifies = jws.validate_compact(signed, key, algorithms=[algorithm])
         except BadSignatureError:
-            return Refused(RefusalReason.BAD_SIGNATURE, kid, "the signature does not verify")
+            signature_verifies = False
         except (JoseError, ValueError) as error:
             return Refused(RefusalReason.MALFORMED_TOKEN, kid, f"the token does not decode: {error}")
+        if not signature_verifies:
+            return Refused(RefusalReason.BAD_SIGNATURE, kid, "the signature does not verify")
         return self._check_claims(job, kid, signed.payload)
 
     @staticmethod
