@@ -285,7 +285,7 @@ class PrintEngine:
                 break
             bind_message_context(station_id=self.config.station_id, request_id=row.request_id, job_id=row.job_id)
             try:
-                job = self._parsed.pop(row.job_key) if row.job_key in self._parsed else row.job()
+                job = self._parsed.pop(row.job_key, None) or row.job()
                 verdicts.append((row, await self.verifier.verify(job)))
             except JwksUnavailable as error:
                 log.warning("approval not verifiable now: central's keys unavailable; job waits", error=str(error))
